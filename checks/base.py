@@ -1,0 +1,132 @@
+"""What a check is, and what it is given.
+
+A check reads one crawl run from the audit database (never the network) and yields ``Finding``s.
+Its class docstring is its documentation: one line, then the rule and its source, then a bad and a
+good example (sections "Rule", "Source", "Bad", "Good").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govaudit.config import SiteConfig
+from govaudit.models import Column, CrawlRun, Document, Link, Listing, Page, Probe
+
+CODE_PATTERN = re.compile(r"^[A-Z]{2}\d{2}$")
+SEVERITIES = ("veto", "major", "minor", "info")
+
+
+@dataclass
+class Finding:
+    """One defect. ``key`` tells apart two findings of one check on the same URL (e.g. the broken
+    target of a link); it goes into the fingerprint, so keep it stable across runs."""
+
+    check: str
+    severity: str
+    url: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    column: str | None = None
+    unit: str | None = None
+    key: str = ""
+
+
+class AuditContext:
+    """One crawl run and its site's config, with the queries checks share."""
+
+    def __init__(self, session: Session, run: CrawlRun, site: SiteConfig):
+        self.session = session
+        self.run = run
+        self.site = site
+        self.as_of: dt.date = run.as_of
+
+    # --- thresholds -------------------------------------------------------------------------
+    def threshold(self, check: type[Check], key: str, column: Column | None = None) -> Any:
+        """Column override, else site override, else the check's default."""
+        if column is not None:
+            for configured in self.site.columns:
+                if configured.url == column.url and key in configured.thresholds.get(check.code, {}):
+                    return configured.thresholds[check.code][key]
+        site_values = self.site.thresholds.get(check.code, {})
+        if key in site_values:
+            return site_values[key]
+        return check.defaults[key]
+
+    # --- the run's rows ---------------------------------------------------------------------
+    def _rows(self, model, *where) -> list:
+        stmt = select(model).where(model.crawl_run_id == self.run.id, *where).order_by(model.id)
+        return list(self.session.scalars(stmt))
+
+    def home_page(self) -> Page | None:
+        """The page fetched for the configured home URL."""
+        pages = self._rows(Page, Page.kind == "home")
+        return pages[0] if pages else None
+
+    def pages(self, *where) -> list[Page]:
+        return self._rows(Page, *where)
+
+    def page(self, url: str) -> Page | None:
+        return self.session.scalars(
+            select(Page).where(Page.crawl_run_id == self.run.id, Page.url == url)
+        ).first()
+
+    def columns(self, *where) -> list[Column]:
+        return self._rows(Column, *where)
+
+    def column_by_url(self, url: str | None) -> Column | None:
+        if url is None:
+            return None
+        return self.session.scalars(
+            select(Column).where(Column.crawl_run_id == self.run.id, Column.url == url)
+        ).first()
+
+    def listings(self, column: Column | None = None) -> list[Listing]:
+        where = [Listing.column_url == column.url] if column is not None else []
+        return self._rows(Listing, *where)
+
+    def documents(self, *where) -> list[Document]:
+        return self._rows(Document, *where)
+
+    def links(self, *where) -> Iterator[Link]:
+        stmt = select(Link).where(Link.crawl_run_id == self.run.id, *where).order_by(Link.id)
+        yield from self.session.scalars(stmt).yield_per(2000)
+
+    def probe(self, url: str) -> Probe | None:
+        return self.session.scalars(
+            select(Probe).where(Probe.crawl_run_id == self.run.id, Probe.url == url)
+        ).first()
+
+    def unit_for(self, column: Column | None) -> str | None:
+        """责任单位: the column's, else the site's."""
+        return (column.unit if column is not None and column.unit else None) or self.site.unit
+
+
+class Check:
+    """Base class; subclasses set the class attributes and implement ``run``."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]  # one line, Chinese, as inspectors say it
+    family: ClassVar[str]
+    severity: ClassVar[str]  # the default; a finding may carry another (e.g. escalated to veto)
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def run(self, ctx: AuditContext) -> Iterable[Finding]:
+        raise NotImplementedError
+
+    def finding(self, url: str, message: str, **kw: Any) -> Finding:
+        kw.setdefault("severity", self.severity)
+        return Finding(check=self.code, url=url, message=message, **kw)
+
+
+def is_broken(status: int | None, error: str | None) -> bool:
+    """A link target that failed: an HTTP error status, or no response at all."""
+    if error:
+        return True
+    return status is not None and status >= 400

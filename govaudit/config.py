@@ -1,0 +1,307 @@
+"""config/sites.yml: the strict model and a loader whose errors name file, line and key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CATEGORIES = ("news", "notice", "policy", "personnel", "plan", "report", "interaction", "service", "other")
+Category = Literal["news", "notice", "policy", "personnel", "plan", "report", "interaction", "service", "other"]
+Render = Literal["static", "js", "auto"]
+CHECK_CODE = re.compile(r"^[A-Z]{2}\d{2}$")
+DEFAULT_CONFIG = Path("config/sites.yml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+def host_of(url: str) -> str:
+    """``host`` or ``host:port`` as written in the URL (lower case), the unit allow-lists use."""
+    return urlsplit(url).netloc.lower().rsplit("@", 1)[-1]
+
+
+def host_allowed(url: str, hosts: Iterable[str]) -> bool:
+    """Whether the URL's host is in the list; an entry without a port matches any port."""
+    parts = urlsplit(url)
+    netloc = host_of(url)
+    hostname = (parts.hostname or "").lower()
+    for entry in hosts:
+        entry = entry.lower()
+        if entry == netloc or (":" not in entry and entry == hostname):
+            return True
+    return False
+
+
+class Limits(_Strict):
+    pages: int = Field(20000, ge=1)
+    depth: int = Field(8, ge=0)
+    concurrency: int = Field(2, ge=1, le=64)
+    delay: float = Field(0.5, ge=0)
+    timeout: float = Field(20, gt=0)
+    list_pages: int = Field(50, ge=1, description="pages of one column's list followed at most")
+    retry_after_max: float = Field(60, ge=0, description="longest Retry-After honoured, in seconds")
+
+
+Thresholds = dict[str, dict[str, Any]]
+
+
+def _check_threshold_codes(value: Thresholds) -> Thresholds:
+    for code in value:
+        if not CHECK_CODE.match(code):
+            raise ValueError(f"{code!r} is not a check code (two capital letters and two digits)")
+    return value
+
+
+class ColumnConfig(_Strict):
+    name: str = Field(min_length=1)
+    url: str
+    category: Category = "other"
+    unit: str | None = None
+    render: Render | None = None
+    thresholds: Thresholds = Field(default_factory=dict)
+
+    _url = field_validator("url")(_http_url)
+    _codes = field_validator("thresholds")(_check_threshold_codes)
+
+
+class NewMediaConfig(_Strict):
+    name: str
+    platform: str
+    url: str
+
+    _url = field_validator("url")(_http_url)
+
+
+class Waiver(_Strict):
+    fingerprint: str = Field(min_length=8)
+    reason: str = Field(min_length=1)
+    until: dt.date
+
+
+class SiteConfig(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9-]+$", max_length=64)
+    name: str = Field(min_length=1)
+    url: str
+    unit: str | None = None
+    kind: Literal["government", "department"] = "department"
+    allowed_hosts: list[str] = Field(default_factory=list)
+    service_hosts: list[str] = Field(default_factory=list)
+    render: Render = "auto"
+    robots: bool = True
+    limits: Limits = Field(default_factory=Limits)
+    columns: list[ColumnConfig] = Field(default_factory=list)
+    new_media: list[NewMediaConfig] = Field(default_factory=list)
+    thresholds: Thresholds = Field(default_factory=dict)
+    waivers: list[Waiver] = Field(default_factory=list)
+
+    _url = field_validator("url")(_http_url)
+    _codes = field_validator("thresholds")(_check_threshold_codes)
+
+    @model_validator(mode="after")
+    def _hosts(self) -> SiteConfig:
+        if not self.allowed_hosts:
+            object.__setattr__(self, "allowed_hosts", [host_of(self.url)])
+        elif not host_allowed(self.url, self.allowed_hosts):
+            raise ValueError(f"the home page's host {host_of(self.url)} is not in allowed_hosts")
+        return self
+
+    @property
+    def home(self) -> str:
+        return self.url
+
+    def column_unit(self, column: ColumnConfig | None) -> str | None:
+        return (column.unit if column and column.unit else None) or self.unit
+
+
+class RectificationConfig(_Strict):
+    deadline_working_days: int = Field(10, ge=1, le=250)
+
+
+class CrawlerConfig(_Strict):
+    contact: str | None = Field(None, description="who to write to about the crawler (User-Agent)")
+
+
+class Config(_Strict):
+    sites: list[SiteConfig] = Field(min_length=1)
+    rectification: RectificationConfig = Field(default_factory=RectificationConfig)
+    crawler: CrawlerConfig = Field(default_factory=CrawlerConfig)
+
+    def site(self, site_id: str) -> SiteConfig:
+        for site in self.sites:
+            if site.id == site_id:
+                return site
+        raise KeyError(site_id)
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """sites.yml could not be used; ``problems`` lists every error found."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _line_map(node: yaml.Node, path: tuple = (), out: dict | None = None, dups: list | None = None):
+    """Map each key path to its 1-based line, and collect duplicate mapping keys."""
+    out = {} if out is None else out
+    dups = [] if dups is None else dups
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                dups.append((path + (key,), key_node.start_mark.line + 1))
+            seen.add(key)
+            out[path + (key,)] = key_node.start_mark.line + 1
+            _line_map(value_node, path + (key,), out, dups)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_map(item, path + (i,), out, dups)
+    return out, dups
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _nearest_line(lines: dict, path: tuple) -> int | None:
+    while True:
+        if path in lines:
+            return lines[path]
+        if not path:
+            return None
+        path = path[:-1]
+
+
+def parse_config(text: str, file: str = "sites.yml", known: dict[str, dict[str, Any]] | None = None) -> Config:
+    """Parse and validate a sites.yml text; raise ConfigError listing every problem.
+
+    ``known`` maps check codes to their default thresholds; when given, threshold overrides are
+    checked against it (the CLI passes the check registry's; the core does not import checks).
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        column = f", column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML{column}: {reason}")]) from None
+    if node is None or not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(file, 1, "sites", "the file must be a mapping with a 'sites' list")])
+    lines, dups = _line_map(node)
+    problems = [ConfigProblem(file, line, _dotted(path), "duplicate key") for path, line in dups]
+    config = None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+            if err["type"] == "extra_forbidden":
+                message = "unknown key"
+            else:
+                message = err["msg"].removeprefix("Value error, ")
+            problems.append(ConfigProblem(file, _nearest_line(lines, loc), _dotted(loc), message))
+    if config is not None:
+        seen: dict[str, int] = {}
+        for i, site in enumerate(config.sites):
+            if site.id in seen:
+                problems.append(
+                    ConfigProblem(file, lines.get(("sites", i, "id")), f"sites[{i}].id",
+                                  f"duplicate site id {site.id!r} (first at sites[{seen[site.id]}])")
+                )
+            seen.setdefault(site.id, i)
+            for j, column in enumerate(site.columns):
+                if not host_allowed(column.url, site.allowed_hosts):
+                    problems.append(
+                        ConfigProblem(file, lines.get(("sites", i, "columns", j, "url")),
+                                      f"sites[{i}].columns[{j}].url",
+                                      f"column URL host {host_of(column.url)} is not in allowed_hosts")
+                    )
+        if known is not None:
+            problems.extend(_threshold_problems(config, known, file, lines))
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.key))
+        raise ConfigError(problems)
+    assert config is not None
+    return config
+
+
+def load_config(path: str | Path = DEFAULT_CONFIG, known: dict[str, dict[str, Any]] | None = None) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(str(path), None, "", "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"not UTF-8 text: {exc.reason}")]) from None
+    return parse_config(text, str(path), known)
+
+
+def _threshold_problems(config: Config, known: dict[str, dict[str, Any]], file: str,
+                        lines: dict) -> list[ConfigProblem]:
+    """Threshold overrides must name a known check and one of its thresholds, with a value of its type."""
+    problems = []
+
+    def visit(thresholds: Thresholds, path: tuple) -> None:
+        for code, values in thresholds.items():
+            here = path + (code,)
+            if code not in known:
+                problems.append(ConfigProblem(file, lines.get(here), _dotted(here), "no such check"))
+                continue
+            if not isinstance(values, dict):
+                problems.append(ConfigProblem(file, lines.get(here), _dotted(here), "must be a mapping"))
+                continue
+            for key, value in values.items():
+                where = here + (key,)
+                if key not in known[code]:
+                    allowed = ", ".join(sorted(known[code])) or "none"
+                    problems.append(ConfigProblem(file, lines.get(where), _dotted(where),
+                                                  f"unknown threshold (known: {allowed})"))
+                    continue
+                expected = type(known[code][key])
+                ok = isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool)
+                if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                    ok = True
+                if not ok:
+                    problems.append(ConfigProblem(file, lines.get(where), _dotted(where),
+                                                  f"must be {expected.__name__}, got {value!r}"))
+
+    for i, site in enumerate(config.sites):
+        visit(site.thresholds, ("sites", i, "thresholds"))
+        for j, column in enumerate(site.columns):
+            visit(column.thresholds, ("sites", i, "columns", j, "thresholds"))
+    return problems

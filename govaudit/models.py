@@ -1,0 +1,242 @@
+"""The audit database: what the crawler stored and what the checks found.
+
+One ``AuditRun`` is one invocation of ``govaudit run``; it holds one ``CrawlRun`` per site.
+Every crawled row belongs to a crawl run, so a run can be audited again, compared with the
+previous one, or pruned, without touching other runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: what every DateTime column stores (SQLite keeps no time zone)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Site(Base):
+    """A configured portal; refreshed from sites.yml at every run."""
+
+    __tablename__ = "site"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="department")
+
+
+class AuditRun(Base):
+    """One invocation of the pipeline, over one or more sites."""
+
+    __tablename__ = "audit_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running completed failed
+    config_path: Mapped[str | None] = mapped_column(Text)
+
+    crawl_runs: Mapped[list[CrawlRun]] = relationship(back_populates="audit_run")
+
+
+class CrawlRun(Base):
+    """One site crawled and audited within an audit run."""
+
+    __tablename__ = "crawl_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audit_run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"), index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # "Now" for every check: the run's local date, or --as-of.
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    # running -> crawled -> completed; failed when the crawl or the audit could not finish.
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    error: Mapped[str | None] = mapped_column(Text)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The site's config as it was for this run (JSON), so old runs can be re-audited.
+    site_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    audit_run: Mapped[AuditRun] = relationship(back_populates="crawl_runs")
+    site: Mapped[Site] = relationship()
+
+
+class Page(Base):
+    """A fetched page (HTML or not), with its outcome."""
+
+    __tablename__ = "page"
+    __table_args__ = (UniqueConstraint("crawl_run_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer)  # HTTP status; None when no response
+    error: Mapped[str | None] = mapped_column(Text)  # timeout, DNS, connection refused, ...
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    encoding_source: Mapped[str | None] = mapped_column(String(20))  # bom header meta detected
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    rendered_by_js: Mapped[bool] = mapped_column(Boolean, default=False)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    # home | column | list (a further page of a column) | document | other
+    kind: Mapped[str] = mapped_column(String(20), default="other")
+    column_url: Mapped[str | None] = mapped_column(Text)  # the column it belongs to, if any
+
+
+class Link(Base):
+    """A link found on a page. ``status``/``error``/``final_url`` describe the target."""
+
+    __tablename__ = "link"
+    __table_args__ = (
+        Index("ix_link_run_to", "crawl_run_id", "to_url"),
+        Index("ix_link_run_from", "crawl_run_id", "from_url"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"))
+    from_url: Mapped[str] = mapped_column(Text)
+    to_url: Mapped[str] = mapped_column(Text)
+    anchor: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))  # nav content service external
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+
+
+class Probe(Base):
+    """A service or external link target, fetched once per run but not crawled."""
+
+    __tablename__ = "probe"
+    __table_args__ = (UniqueConstraint("crawl_run_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))  # service external
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)  # the first visible text, to recognise error pages
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Column(Base):
+    """A column (栏目) of the site as crawled: configured or discovered from the navigation."""
+
+    __tablename__ = "site_column"
+    __table_args__ = (UniqueConstraint("crawl_run_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    # news notice policy personnel plan report interaction service other
+    category: Mapped[str] = mapped_column(String(20))
+    category_guessed: Mapped[bool] = mapped_column(Boolean, default=False)
+    unit: Mapped[str | None] = mapped_column(String(200))  # 责任单位
+    source: Mapped[str] = mapped_column(String(20), default="config")  # config | nav
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    list_pages: Mapped[int] = mapped_column(Integer, default=0)
+    # The "暂无信息"-like text the column page shows instead of entries, if any.
+    placeholder: Mapped[str | None] = mapped_column(Text)
+    # A pure navigation node: its page only leads to sub-columns.
+    nav_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    reader: Mapped[str | None] = mapped_column(String(40))  # which list reader served it
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)  # pagination bound reached
+
+
+class Listing(Base):
+    """One entry of a column's list (标题, 链接, 日期)."""
+
+    __tablename__ = "listing"
+    __table_args__ = (Index("ix_listing_run_column", "crawl_run_id", "column_url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"))
+    column_url: Mapped[str] = mapped_column(Text)
+    page_url: Mapped[str] = mapped_column(Text)  # the list page it was read from
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    date_text: Mapped[str | None] = mapped_column(String(80))
+
+
+class Document(Base):
+    """A document page's disclosure metadata (公开要素)."""
+
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("crawl_run_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    column_url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    index_number: Mapped[str | None] = mapped_column(String(120))  # 索引号
+    publisher: Mapped[str | None] = mapped_column(Text)  # 发布机构 / 发文机关
+    written_date: Mapped[dt.date | None] = mapped_column(Date)  # 成文日期
+    published_date: Mapped[dt.date | None] = mapped_column(Date)  # 发布日期
+    doc_number: Mapped[str | None] = mapped_column(String(200))  # 文号
+    validity: Mapped[str | None] = mapped_column(String(60))  # 有效性
+    topic: Mapped[str | None] = mapped_column(String(200))  # 主题分类
+    has_metadata: Mapped[bool] = mapped_column(Boolean, default=False)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # every label/value pair as found
+
+
+class FindingRecord(Base):
+    """A finding of one crawl run. ``status`` is its place in the lifecycle across runs."""
+
+    __tablename__ = "finding"
+    __table_args__ = (
+        Index("ix_finding_run", "crawl_run_id"),
+        Index("ix_finding_site_fp", "site_id", "fingerprint"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"))
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    check: Mapped[str] = mapped_column(String(8))
+    severity: Mapped[str] = mapped_column(String(8))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    column: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fingerprint: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10))  # new open resolved
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime)
+    times_seen: Mapped[int] = mapped_column(Integer, default=1)
+    deadline: Mapped[dt.date | None] = mapped_column(Date)  # 整改期限
