@@ -1,0 +1,28 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: demo test lint install clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/govaudit demo
+
+# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+test: install
+	$(PY) -m pytest -q; code=$$?; \
+	if [ $$code -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$code
+
+lint: install
+	$(VENV)/bin/ruff check govaudit crawler checks reports demo tests
+
+clean:
+	rm -rf $(VENV) var out

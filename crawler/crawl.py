@@ -1,0 +1,95 @@
+"""Crawl configured sites into existing crawl runs, in this process (one Scrapy crawler per site).
+
+``govaudit run`` starts this as a child process (``python -m crawler.crawl``): Twisted's reactor cannot
+be restarted, and a crawl that crashes or is killed must not take the caller down with it. Progress is
+printed to stdout as one JSON object per line; Scrapy's log goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+
+from scrapy import signals
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
+from scrapy.utils.project import get_project_settings
+
+from twisted.internet import task
+
+from crawler.spiders.portal import PortalSpider
+from govaudit.config import Config, SiteConfig, load_config
+
+
+def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str, run_id: int) -> Settings:
+    """Scrapy settings for one site: its limits, robots switch, and where to store."""
+    settings = base.copy()
+    limits = site.limits
+    contact = f"; +{config.crawler.contact}" if config.crawler.contact else ""
+    settings.setdict(
+        {
+            "CONCURRENT_REQUESTS_PER_DOMAIN": limits.concurrency,
+            "DOWNLOAD_DELAY": limits.delay,
+            "DOWNLOAD_TIMEOUT": limits.timeout,
+            "RETRY_AFTER_MAX": limits.retry_after_max,
+            "ROBOTSTXT_OBEY": site.robots,
+            "GOVAUDIT_DB": db_url,
+            "GOVAUDIT_RUN_ID": run_id,
+            "USER_AGENT": f"{base['USER_AGENT'].rstrip(')')}{contact})",
+        },
+        priority="spider",
+    )
+    return settings
+
+
+def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, progress: bool = True) -> None:
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    base = get_project_settings()
+    process = CrawlerProcess(base, install_root_handler=True)
+    spiders: dict[str, PortalSpider] = {}
+
+    def opened(spider: PortalSpider) -> None:
+        spiders[spider.site.id] = spider
+
+    for site_id, run_id in runs.items():
+        site = config.site(site_id)
+        crawler = Crawler(PortalSpider, site_settings(base, config, site, db_url, run_id))
+        crawler.signals.connect(opened, signal=signals.spider_opened, weak=False)
+        process.crawl(crawler, site=site, run_id=run_id, as_of=as_of)
+    if progress:
+        def report() -> None:
+            for site_id, spider in spiders.items():
+                print(json.dumps({"site": site_id, "pages": spider.pages_done, "queued": len(spider.requested),
+                                  "errors": spider.errors}), flush=True)
+
+        from twisted.internet import reactor
+
+        loop = task.LoopingCall(report)
+        reactor.callWhenRunning(loop.start, 1.0, now=False)
+    process.start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler.crawl", description=__doc__)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--run", action="append", required=True, metavar="SITE=RUN_ID")
+    parser.add_argument("--as-of", required=True, type=dt.date.fromisoformat)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    runs = {}
+    for pair in args.run:
+        site_id, _, run_id = pair.partition("=")
+        runs[site_id] = int(run_id)
+    logging.getLogger("scrapy.core.scraper").setLevel(logging.WARNING)
+    crawl(config, args.db, runs, args.as_of, progress=not args.no_progress)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""What the portal spider hands to the pipeline. Plain dataclasses: one per audit-database table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class PageItem:
+    url: str
+    final_url: str | None
+    status: int | None
+    error: str | None = None
+    content_type: str | None = None
+    encoding: str | None = None
+    encoding_source: str | None = None
+    content_hash: str | None = None
+    size: int | None = None
+    title: str | None = None
+    depth: int = 0
+    kind: str = "other"  # home column list other (documents are settled after the crawl)
+    column_url: str | None = None
+    rendered_by_js: bool = False
+
+
+@dataclass
+class LinkItem:
+    from_url: str
+    to_url: str
+    anchor: str | None
+    kind: str  # nav content service external
+
+
+@dataclass
+class LinksItem:
+    """All links of one page, written in one batch."""
+
+    from_url: str
+    links: list[LinkItem]
+
+
+@dataclass
+class ListingItem:
+    column_url: str
+    page_url: str
+    position: int
+    title: str | None
+    url: str | None
+    date: dt.date | None
+    date_text: str | None
+
+
+@dataclass
+class ListingsItem:
+    """The entries of one list page."""
+
+    column_url: str
+    page_url: str
+    entries: list[ListingItem]
+
+
+@dataclass
+class DocumentItem:
+    url: str
+    title: str | None
+    index_number: str | None
+    publisher: str | None
+    written_date: dt.date | None
+    published_date: dt.date | None
+    doc_number: str | None
+    validity: str | None
+    topic: str | None
+    has_metadata: bool
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProbeItem:
+    url: str
+    kind: str  # service external
+    status: int | None
+    error: str | None
+    final_url: str | None
+    title: str | None
+    text: str | None
+
+
+@dataclass
+class ColumnItem:
+    name: str
+    url: str
+    category: str
+    category_guessed: bool
+    unit: str | None
+    source: str  # config nav
+    status: int | None = None
+    error: str | None = None
+    final_url: str | None = None
+    entries: int = 0
+    list_pages: int = 0
+    placeholder: str | None = None
+    nav_only: bool = False
+    reader: str | None = None
+    truncated: bool = False

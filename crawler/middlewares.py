@@ -1,0 +1,58 @@
+"""Downloader middlewares: politeness the stock ones do not give."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+
+from scrapy import Request, Spider
+from scrapy.http import Response
+
+
+def retry_after_seconds(value: bytes | str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class RetryAfterMiddleware:
+    """Honour Retry-After on 429/503: wait as asked (up to the site's limit), then retry once more.
+
+    Runs before RetryMiddleware sees the response, so a server that says when to come back is not
+    hammered by immediate retries; without the header, or asking too long, the stock retry applies.
+    """
+
+    statuses = (429, 503)
+
+    def __init__(self, max_wait: float, max_tries: int):
+        self.max_wait = max_wait
+        self.max_tries = max_tries
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.getfloat("RETRY_AFTER_MAX", 60.0), crawler.settings.getint("RETRY_TIMES", 2))
+
+    async def process_response(self, request: Request, response: Response, spider: Spider | None = None):
+        if response.status not in self.statuses or request.meta.get("dont_retry"):
+            return response
+        wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+        tries = request.meta.get("retry_after_times", 0)
+        if wait is None or wait > self.max_wait or tries >= self.max_tries:
+            return response
+        await asyncio.sleep(wait)
+        retry = request.replace(dont_filter=True)
+        retry.meta["retry_after_times"] = tries + 1
+        retry.meta["retry_after_waited"] = request.meta.get("retry_after_waited", 0.0) + wait
+        return retry

@@ -1,0 +1,174 @@
+"""The only place that writes crawl data: batched, transactional inserts into the audit database."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any
+
+from scrapy import signals
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.items import (
+    ColumnItem,
+    DocumentItem,
+    LinksItem,
+    ListingsItem,
+    PageItem,
+    ProbeItem,
+)
+from govaudit.db import open_database
+from govaudit.models import Column, CrawlRun, Document, Link, Listing, Page, Probe, utcnow
+
+logger = logging.getLogger(__name__)
+
+FLUSH_ROWS = 1000
+FLUSH_SECONDS = 2.0
+
+
+class AuditDatabasePipeline:
+    """Buffers rows per table and writes them in one transaction per flush.
+
+    A flush that fails is logged and its rows dropped; what was flushed before stays. The crawl run is
+    marked ``crawled`` only when the spider closed normally, so a killed crawl is recognisable.
+    """
+
+    def __init__(self, db_url: str, run_id: int):
+        self.db_url = db_url
+        self.run_id = run_id
+        self.factory: sessionmaker[Session] | None = None
+        self.buffers: dict[type, list[dict[str, Any]]] = {}
+        self.page_urls: set[str] = set()
+        self.page_updates: list[dict[str, Any]] = []
+        self.last_flush = time.monotonic()
+        self.counts: dict[str, int] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        pipeline = cls(crawler.settings["GOVAUDIT_DB"], crawler.settings.getint("GOVAUDIT_RUN_ID"))
+        # The close reason reaches signal handlers only, and they run after close_spider.
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self, spider=None) -> None:
+        self.factory = open_database(self.db_url)
+
+    def _add(self, model: type, row: dict[str, Any]) -> None:
+        row["crawl_run_id"] = self.run_id
+        self.buffers.setdefault(model, []).append(row)
+        self.counts[model.__tablename__] = self.counts.get(model.__tablename__, 0) + 1
+
+    def process_item(self, item: Any, spider=None) -> Any:
+        if isinstance(item, PageItem):
+            row = dataclasses.asdict(item)
+            if item.url in self.page_urls:  # fetched again in another role (e.g. a column found late)
+                self.page_updates.append(row)
+            else:
+                self.page_urls.add(item.url)
+                row["fetched_at"] = utcnow()
+                self._add(Page, row)
+        elif isinstance(item, LinksItem):
+            for link in item.links:
+                self._add(Link, dataclasses.asdict(link))
+        elif isinstance(item, ListingsItem):
+            for entry in item.entries:
+                self._add(Listing, dataclasses.asdict(entry))
+        elif isinstance(item, DocumentItem):
+            self._add(Document, dataclasses.asdict(item))
+        elif isinstance(item, ProbeItem):
+            row = dataclasses.asdict(item)
+            row["fetched_at"] = utcnow()
+            self._add(Probe, row)
+        if sum(len(rows) for rows in self.buffers.values()) >= FLUSH_ROWS or (
+            time.monotonic() - self.last_flush > FLUSH_SECONDS
+        ):
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.buffers and not self.page_updates:
+            return
+        buffers, self.buffers = self.buffers, {}
+        updates, self.page_updates = self.page_updates, []
+        assert self.factory is not None
+        try:
+            with self.factory.begin() as session:
+                # Pages first: other rows are looked up by page URL after the crawl.
+                for model in (Page, Probe, Document, Listing, Link, Column):
+                    rows = buffers.get(model)
+                    if rows:
+                        session.execute(insert(model), rows)
+                for row in updates:
+                    values = {k: v for k, v in row.items() if k != "url"}
+                    session.execute(
+                        update(Page).where(Page.crawl_run_id == self.run_id, Page.url == row["url"]).values(**values)
+                    )
+        except Exception:
+            logger.exception("run %s: could not store %d rows", self.run_id,
+                             sum(len(r) for r in buffers.values()))
+
+    def close_spider(self, spider=None) -> None:
+        self.flush()
+
+    def spider_closed(self, spider, reason: str) -> None:
+        columns: list[ColumnItem] = spider.column_items()
+        for column in columns:
+            self._add(Column, dataclasses.asdict(column))
+        self.flush()
+        assert self.factory is not None
+        with self.factory.begin() as session:
+            resolve_link_status(session, self.run_id)
+            settle_documents(session, self.run_id)
+            run = session.get(CrawlRun, self.run_id)
+            if run is not None:
+                stats = dict(run.stats or {})
+                stats.update(spider.crawl_stats())
+                stats["rows"] = dict(self.counts)
+                stats["close_reason"] = reason
+                run.stats = stats
+                if reason == "finished" and run.status == "running":
+                    run.status = "crawled"
+
+
+def resolve_link_status(session: Session, run_id: int) -> None:
+    """Give each link its target's outcome: the page row for internal links, the probe for others."""
+    for model, kinds in ((Page, ("nav", "content")), (Probe, ("service", "external"))):
+        target = select(model).where(model.crawl_run_id == run_id, model.url == Link.to_url)
+        session.execute(
+            update(Link)
+            .where(and_(Link.crawl_run_id == run_id, Link.kind.in_(kinds)))
+            .values(
+                status=target.with_only_columns(model.status).scalar_subquery(),
+                error=target.with_only_columns(model.error).scalar_subquery(),
+                final_url=target.with_only_columns(model.final_url).scalar_subquery(),
+            )
+        )
+
+
+def settle_documents(session: Session, run_id: int) -> None:
+    """A page reached from a column's listing is a document of that column (the first one listing it)."""
+    first_listing = (
+        select(Listing.column_url)
+        .where(Listing.crawl_run_id == run_id, Listing.url == Document.url)
+        .order_by(Listing.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    session.execute(update(Document).where(Document.crawl_run_id == run_id).values(column_url=first_listing))
+    listed = select(Listing.url).where(Listing.crawl_run_id == run_id, Listing.url.is_not(None))
+    session.execute(
+        update(Page)
+        .where(Page.crawl_run_id == run_id, Page.kind == "other", Page.url.in_(listed))
+        .values(kind="document")
+    )
+    doc_column = (
+        select(Document.column_url)
+        .where(Document.crawl_run_id == run_id, Document.url == Page.url)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Page).where(Page.crawl_run_id == run_id, Page.kind == "document").values(column_url=doc_column)
+    )

@@ -1,0 +1,37 @@
+"""Scrapy settings shared by every site; per-site limits are applied by crawler.crawl."""
+
+from govaudit import __version__
+
+BOT_NAME = "govaudit"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = f"govaudit/{__version__} (政务公开 compliance audit)"
+ROBOTSTXT_OBEY = True
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+DOWNLOAD_TIMEOUT = 20
+# A page larger than this is reported, not loaded whole.
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 10
+
+# Every status reaches the spider: a 404 is a fact to record, not an error to drop.
+HTTPERROR_ALLOW_ALL = True
+# The spider keeps its own depth (pagination does not count as a level).
+DEPTH_LIMIT = 0
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.RetryAfterMiddleware": 560,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.AuditDatabasePipeline": 300,
+}
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,402 @@
+"""The ``portal`` spider: one configured site, crawled within its hosts and limits.
+
+It fetches and extracts; it never decides whether something is a defect. Internal pages are crawled;
+links to service hosts (一网通办) and outside are probed once, not crawled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import lxml.html
+from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from twisted.internet import error as neterror
+from twisted.python.failure import Failure
+
+from crawler.encoding import decode_body
+from crawler.items import (
+    ColumnItem,
+    DocumentItem,
+    LinkItem,
+    LinksItem,
+    ListingItem,
+    ListingsItem,
+    PageItem,
+    ProbeItem,
+)
+from crawler.listing import dated_items, extract_links, navigation_columns, read_list
+from crawler.metadata import parse_metadata
+from govaudit.config import SiteConfig, host_allowed, host_of
+
+# Guessing a discovered column's category from its name (marked as guessed in the database).
+_CATEGORY_WORDS = (
+    ("report", ("年报", "年度报告")),
+    ("interaction", ("信箱", "留言", "互动", "咨询", "访谈", "征集", "调查")),
+    ("personnel", ("人事", "任免", "招聘", "招考", "录用")),
+    ("plan", ("规划", "计划")),
+    ("policy", ("政策", "文件", "规章", "解读")),
+    ("notice", ("通知", "公告", "公示", "通告")),
+    ("news", ("动态", "要闻", "新闻", "资讯", "工作信息")),
+    ("service", ("办事", "服务")),
+)
+_NON_HTML_SUFFIX = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z|jpe?g|png|gif|mp4|mp3)$", re.I)
+
+
+def guess_category(name: str) -> str:
+    for category, words in _CATEGORY_WORDS:
+        if any(word in name for word in words):
+            return category
+    return "other"
+
+
+def normalize_url(url: str) -> str:
+    """Drop the fragment and give an empty path its '/', so one page has one spelling."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+
+def describe_failure(failure: Failure) -> str:
+    """A short, stable description of why a request got no response."""
+    exc = failure.value
+    if isinstance(exc, neterror.DNSLookupError):
+        return "DNS lookup failed"
+    if isinstance(exc, neterror.TimeoutError | neterror.TCPTimedOutError):
+        return "timeout"
+    if isinstance(exc, neterror.ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, neterror.ConnectionLost | neterror.ConnectionDone):
+        return "connection lost"
+    name = type(exc).__name__
+    text = str(exc).strip()
+    if name == "CancelledError" or "maxsize" in text.lower():
+        return "response too large or cancelled"
+    return f"{name}: {text}"[:300] if text else name
+
+
+@dataclass
+class ColumnState:
+    name: str
+    url: str
+    category: str
+    category_guessed: bool
+    unit: str | None
+    source: str
+    status: int | None = None
+    error: str | None = None
+    final_url: str | None = None
+    entries: int = 0
+    list_pages: int = 0
+    placeholder: str | None = None
+    nav_only: bool = False
+    reader: str | None = None
+    truncated: bool = False
+    fetched: bool = False
+
+
+class PortalSpider(Spider):
+    name = "portal"
+
+    def __init__(self, site: SiteConfig, run_id: int, as_of: dt.date, **kwargs: Any):
+        super().__init__(name=self.name, **kwargs)
+        self.site = site
+        self.run_id = run_id
+        self.as_of = as_of
+        self.home = normalize_url(site.url)
+        self.columns: dict[str, ColumnState] = {}
+        self.list_pages: dict[str, set[str]] = {}
+        self.listed: set[str] = set()
+        self.parsed: set[str] = set()
+        self.requested: set[str] = set()
+        self.probed: set[str] = set()
+        self.truncated = False
+        self.pages_done = 0
+        self.errors = 0
+        self.robots_blocked = 0
+        self.started = time.monotonic()
+        for column in site.columns:
+            url = normalize_url(column.url)
+            self.columns[url] = ColumnState(
+                name=column.name, url=url, category=column.category, category_guessed=False,
+                unit=column.unit or site.unit, source="config",
+            )
+
+    # --- requests ---------------------------------------------------------------------------
+    async def start(self):
+        yield self._page_request(self.home, hops=0, priority=10)
+        for url in self.columns:
+            request = self._page_request(url, hops=1, priority=5)
+            if request is not None:
+                yield request
+
+    def _page_request(self, url: str, hops: int, *, list_of: str | None = None, priority: int = 0,
+                      again: bool = False) -> Request | None:
+        if url in self.requested and not again:
+            return None
+        if len(self.requested) >= self.site.limits.pages and url not in self.requested:
+            self.truncated = True
+            return None
+        self.requested.add(url)
+        return Request(
+            url, callback=self.parse_page, errback=self.page_failed, priority=priority, dont_filter=True,
+            meta={"hops": hops, "list_of": list_of, "download_slot": host_of(url)},
+        )
+
+    def _probe_request(self, url: str, kind: str) -> Request | None:
+        if url in self.probed or len(self.probed) >= self.site.limits.pages:
+            return None
+        self.probed.add(url)
+        # A probe is one GET of a linked page, as a reader's click would be: robots.txt of the
+        # other host is not fetched for it.
+        return Request(
+            url, callback=self.parse_probe, errback=self.probe_failed, priority=-5, dont_filter=True,
+            meta={"probe_kind": kind, "dont_obey_robotstxt": True, "download_slot": host_of(url)},
+        )
+
+    def link_kind(self, url: str, in_nav: bool) -> str:
+        if host_allowed(url, self.site.allowed_hosts):
+            return "nav" if in_nav else "content"
+        if host_allowed(url, self.site.service_hosts):
+            return "service"
+        return "external"
+
+    # --- pages ------------------------------------------------------------------------------
+    def role_of(self, url: str, meta: dict) -> tuple[str, str | None]:
+        if url == self.home:
+            return "home", None
+        if url in self.columns:
+            return "column", url
+        if meta.get("list_of"):
+            return "list", meta["list_of"]
+        return "other", None
+
+    def parse_page(self, response: Response):
+        url = normalize_url(response.request.url)
+        meta = response.meta
+        hops = meta.get("hops", 0)
+        self.pages_done += 1
+        self.parsed.add(url)
+        kind, column_url = self.role_of(url, meta)
+        final_url = normalize_url(response.url)
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        page = PageItem(
+            url=url, final_url=final_url, status=response.status, content_type=content_type,
+            content_hash=hashlib.sha1(response.body).hexdigest(), size=len(response.body),
+            depth=hops, kind=kind, column_url=column_url,
+        )
+        column = self.columns.get(column_url) if kind == "column" else None
+        if column is not None:
+            column.fetched = True
+            column.status, column.final_url = response.status, final_url
+        if response.status >= 400:
+            self.errors += 1
+            self.logger.warning("%s: %s: HTTP %s", self.site.id, url, response.status)
+            yield page
+            return
+        if not self._is_html(response, content_type):
+            yield page
+            return
+        decoded = decode_body(response.body, content_type)
+        page.encoding, page.encoding_source = decoded.encoding, decoded.source
+        text = decoded.text
+        tree = self._tree(text)
+        if tree is not None:
+            page.title = self._title(tree)
+        yield page
+        if tree is None:
+            return
+        if not host_allowed(response.url, self.site.allowed_hosts):
+            return  # redirected off the site: record it, read nothing from another host's page
+        base = response.url
+
+        links = extract_links(text, base)
+        link_items = [
+            LinkItem(from_url=url, to_url=normalize_url(link.url), anchor=link.anchor[:500] or None,
+                     kind=self.link_kind(link.url, link.in_nav))
+            for link in links
+        ]
+        if link_items:
+            yield LinksItem(from_url=url, links=link_items)
+
+        follow_first: list[Request] = []
+        if kind == "home":
+            follow_first.extend(self._read_home(text, base))
+        if kind in ("column", "list") and final_url != self.home:
+            follow_first.extend(self._read_list_page(text, base, url, column_url, hops))
+        elif kind == "other":
+            yield self._document(tree, url, page.title)
+        for item in follow_first:
+            yield item
+
+        for link in link_items:
+            if link.kind in ("nav", "content"):
+                if hops < self.site.limits.depth:
+                    request = self._page_request(link.to_url, hops + 1)
+                    if request is not None:
+                        yield request
+            else:
+                request = self._probe_request(link.to_url, link.kind)
+                if request is not None:
+                    yield request
+
+    def _read_home(self, text: str, base: str):
+        """The home page: its dated items (for 首页更新) and its navigation columns."""
+        entries = dated_items(text, base, as_of=self.as_of)
+        yield ListingsItem(column_url=self.home, page_url=self.home, entries=[
+            ListingItem(column_url=self.home, page_url=self.home, position=i, title=e.title,
+                        url=normalize_url(e.url), date=e.date, date_text=e.date_text)
+            for i, e in enumerate(entries)
+        ])
+        for name, url in navigation_columns(text, base):
+            request = self._discover_column(name, normalize_url(url), hops=1)
+            if request is not None:
+                yield request
+
+    def _discover_column(self, name: str, url: str, hops: int) -> Request | None:
+        if url == self.home or url in self.columns or not host_allowed(url, self.site.allowed_hosts):
+            return None
+        if _NON_HTML_SUFFIX.search(urlsplit(url).path):
+            return None
+        category = guess_category(name)
+        self.columns[url] = ColumnState(
+            name=name, url=url, category=category, category_guessed=True, unit=self.site.unit, source="nav",
+        )
+        # Already fetched in another role: fetch it again as the column it turned out to be.
+        return self._page_request(url, hops, priority=5, again=url in self.requested)
+
+    def _read_list_page(self, text: str, base: str, url: str, column_url: str | None, hops: int):
+        column = self.columns.get(column_url or "")
+        if column is None:
+            return
+        page = read_list(text, base, as_of=self.as_of)
+        column.list_pages += 1
+        start = column.entries
+        column.entries += len(page.entries)
+        column.reader = column.reader if column.reader and not page.entries else page.reader
+        if url == column.url:
+            column.placeholder = page.placeholder if not page.entries else None
+            column.nav_only = not page.entries and not page.placeholder and len(page.subcolumns) >= 2
+        yield ListingsItem(column_url=column.url, page_url=url, entries=[
+            ListingItem(column_url=column.url, page_url=url, position=start + i, title=e.title,
+                        url=normalize_url(e.url), date=e.date, date_text=e.date_text)
+            for i, e in enumerate(page.entries)
+        ])
+        seen = self.list_pages.setdefault(column.url, {column.url})
+        for next_url in page.next_pages:
+            next_url = normalize_url(next_url)
+            if next_url in seen or not host_allowed(next_url, self.site.allowed_hosts):
+                continue
+            if len(seen) >= self.site.limits.list_pages:
+                column.truncated = True
+                break
+            seen.add(next_url)
+            request = self._page_request(next_url, hops, list_of=column.url, priority=4,
+                                         again=next_url in self.requested)
+            if request is not None:
+                yield request
+        for entry in page.entries:
+            entry_url = normalize_url(entry.url)
+            self.listed.add(entry_url)
+            if host_allowed(entry_url, self.site.allowed_hosts):
+                request = self._page_request(entry_url, hops + 1, priority=2)
+                if request is not None:
+                    yield request
+        if column.nav_only and url == column.url:
+            for name, sub_url in page.subcolumns:
+                request = self._discover_column(name, normalize_url(sub_url), hops + 1)
+                if request is not None:
+                    yield request
+
+    def _document(self, tree, url: str, title: str | None) -> DocumentItem:
+        meta = parse_metadata(tree, as_of=self.as_of)
+        return DocumentItem(
+            url=url, title=meta.title or title, index_number=meta.index_number, publisher=meta.publisher,
+            written_date=meta.written_date, published_date=meta.published_date, doc_number=meta.doc_number,
+            validity=meta.validity, topic=meta.topic, has_metadata=meta.found, raw=dict(meta.raw),
+        )
+
+    def page_failed(self, failure: Failure):
+        request = failure.request
+        if isinstance(failure.value, IgnoreRequest):
+            self.robots_blocked += 1
+            return
+        url = normalize_url(request.url)
+        self.pages_done += 1
+        self.errors += 1
+        reason = describe_failure(failure)
+        self.logger.warning("%s: %s: %s", self.site.id, url, reason)
+        kind, column_url = self.role_of(url, request.meta)
+        column = self.columns.get(column_url) if kind == "column" else None
+        if column is not None:
+            column.fetched = True
+            column.error = reason
+        yield PageItem(url=url, final_url=None, status=None, error=reason, depth=request.meta.get("hops", 0),
+                       kind=kind, column_url=column_url)
+
+    # --- probes -----------------------------------------------------------------------------
+    def parse_probe(self, response: Response):
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        title = text = None
+        if response.status < 400 and self._is_html(response, content_type):
+            tree = self._tree(decode_body(response.body, content_type).text)
+            if tree is not None:
+                title = self._title(tree)
+                body = tree.find("body")
+                text = " ".join((body if body is not None else tree).text_content().split())[:500]
+        yield ProbeItem(url=normalize_url(response.request.url), kind=response.meta["probe_kind"],
+                        status=response.status, error=None, final_url=normalize_url(response.url),
+                        title=title, text=text)
+
+    def probe_failed(self, failure: Failure):
+        request = failure.request
+        yield ProbeItem(url=normalize_url(request.url), kind=request.meta["probe_kind"], status=None,
+                        error=describe_failure(failure), final_url=None, title=None, text=None)
+
+    # --- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _is_html(response: Response, content_type: str | None) -> bool:
+        if content_type:
+            return "html" in content_type.lower()
+        return response.body[:512].lstrip()[:1] == b"<"
+
+    @staticmethod
+    def _tree(text: str):
+        if not text.strip():
+            return None
+        try:
+            return lxml.html.document_fromstring(text)
+        except (lxml.etree.ParserError, ValueError):
+            return None
+
+    @staticmethod
+    def _title(tree) -> str | None:
+        title = tree.findtext(".//title")
+        return " ".join(title.split())[:500] if title and title.strip() else None
+
+    # --- what the pipeline reads at close -----------------------------------------------------
+    def column_items(self) -> list[ColumnItem]:
+        items = []
+        for state in self.columns.values():
+            values = {k: v for k, v in state.__dict__.items() if k != "fetched"}
+            if not state.fetched and state.error is None and state.status is None:
+                values["error"] = "not fetched (crawl limits or robots.txt)"
+            items.append(ColumnItem(**values))
+        return items
+
+    def crawl_stats(self) -> dict[str, Any]:
+        return {
+            "pages": self.pages_done,
+            "errors": self.errors,
+            "probes": len(self.probed),
+            "columns": len(self.columns),
+            "robots_blocked": self.robots_blocked,
+            "truncated": self.truncated,
+            "duration_s": round(time.monotonic() - self.started, 2),
+        }

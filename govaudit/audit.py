@@ -1,0 +1,212 @@
+"""The whole job: crawl the configured sites, audit each crawl run, write the report and exports.
+
+Each stage reads what the previous one stored, so a failure in one site or one stage leaves every
+earlier row intact and the run marked ``failed`` with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from govaudit.config import Config, SiteConfig, load_config
+from govaudit.db import database_url, open_database
+from govaudit.findings import record_findings, select_runs
+from govaudit.models import AuditRun, CrawlRun, FindingRecord, Site, utcnow
+
+logger = logging.getLogger(__name__)
+CHINA = ZoneInfo("Asia/Shanghai")
+ProgressFn = Callable[[dict], None]
+
+
+class RunError(Exception):
+    """The run could not be carried out at all (config, database, nothing to crawl)."""
+
+
+def local_today() -> dt.date:
+    """Today in China: the default "now" of a run."""
+    return dt.datetime.now(CHINA).date()
+
+
+def known_thresholds() -> dict[str, dict]:
+    from checks.registry import known_thresholds as known
+
+    return known()
+
+
+def load_checked_config(path: str | Path) -> Config:
+    """sites.yml validated against the model and the check registry's thresholds."""
+    return load_config(path, known=known_thresholds())
+
+
+@dataclass
+class RunResult:
+    audit_run_id: int
+    runs: list[CrawlRun]
+    failed: dict[str, str] = field(default_factory=dict)  # site id -> why
+    counts: dict[str, int] = field(default_factory=dict)  # findings by status
+    report: Path | None = None
+    exports: list[Path] = field(default_factory=list)
+    log: Path | None = None
+
+
+def absolute_db_url(url: str) -> str:
+    """A SQLite URL with an absolute path, so a child process in another directory finds the file."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            return "sqlite:///" + str(Path(path).resolve())
+    return url
+
+
+def begin_runs(session: Session, config: Config, sites: Sequence[SiteConfig], as_of: dt.date,
+               config_path: str | None) -> AuditRun:
+    audit = AuditRun(as_of=as_of, config_path=config_path, status="running")
+    session.add(audit)
+    for site in sites:
+        row = session.get(Site, site.id)
+        if row is None:
+            row = Site(id=site.id)
+            session.add(row)
+        row.name, row.url, row.unit, row.kind = site.name, site.url, site.unit, site.kind
+        session.flush()
+        session.add(CrawlRun(audit_run=audit, site_id=site.id, as_of=as_of, status="running",
+                             site_config=site.model_dump(mode="json")))
+    session.flush()
+    return audit
+
+
+def crawl_sites(config_path: str, db_url: str, runs: dict[str, int], as_of: dt.date, log_path: Path,
+                progress: ProgressFn | None = None) -> int:
+    """Run the crawler in a child process; returns its exit code. Its log goes to ``log_path``."""
+    cmd = [sys.executable, "-m", "crawler.crawl", "--config", config_path, "--db", db_url,
+           "--as-of", as_of.isoformat()]
+    for site_id, run_id in runs.items():
+        cmd += ["--run", f"{site_id}={run_id}"]
+    env = dict(os.environ, PYTHONUNBUFFERED="1", SCRAPY_SETTINGS_MODULE="crawler.settings")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if progress is not None:
+                progress(event)
+        return proc.wait()
+
+
+def audit_crawl_run(session: Session, run: CrawlRun, site: SiteConfig, deadline_days: int) -> list[str]:
+    """Run every check on a crawled run and store its findings; returns the checks' error lines."""
+    from checks.registry import run_checks
+
+    findings, errors = run_checks(session, run, site)
+    record_findings(session, run, findings, deadline_working_days=deadline_days)
+    run.status = "completed"
+    run.finished_at = utcnow()
+    stats = dict(run.stats or {})
+    if errors:
+        stats["check_errors"] = errors
+    run.stats = stats
+    return errors
+
+
+def finish(session: Session, audit: AuditRun) -> RunResult:
+    runs = list(session.scalars(select(CrawlRun).where(CrawlRun.audit_run_id == audit.id).order_by(CrawlRun.id)))
+    failed = {r.site_id: r.error or r.status for r in runs if r.status != "completed"}
+    audit.status = "completed" if not failed else ("failed" if len(failed) == len(runs) else "partial")
+    audit.finished_at = utcnow()
+    counts = dict(
+        session.execute(
+            select(FindingRecord.status, func.count())
+            .where(FindingRecord.crawl_run_id.in_([r.id for r in runs]))
+            .group_by(FindingRecord.status)
+        ).all()
+    )
+    return RunResult(audit_run_id=audit.id, runs=runs, failed=failed, counts=counts)
+
+
+def run(
+    config_path: str | Path,
+    db_url: str | None = None,
+    out_dir: str | Path | None = "out",
+    site_ids: Sequence[str] = (),
+    as_of: dt.date | None = None,
+    progress: ProgressFn | None = None,
+    log_dir: str | Path = "var/logs",
+) -> RunResult:
+    """Crawl, audit and report. Raises RunError when nothing could be run."""
+    config = load_checked_config(config_path)
+    unknown = [s for s in site_ids if s not in {site.id for site in config.sites}]
+    if unknown:
+        raise RunError(f"{config_path}: no site with id {', '.join(unknown)}")
+    sites = [s for s in config.sites if not site_ids or s.id in site_ids]
+    as_of = as_of or local_today()
+    url = absolute_db_url(database_url(db_url))
+    factory = open_database(url)
+    with factory.begin() as session:
+        audit = begin_runs(session, config, sites, as_of, str(config_path))
+        runs = {r.site_id: r.id for r in audit.crawl_runs}
+        audit_id = audit.id
+    log_path = Path(log_dir) / f"run-{audit_id}.log"
+    code = crawl_sites(str(Path(config_path).resolve()), url, runs, as_of, log_path, progress)
+    result = audit_runs(factory, config, audit_id, crawl_exit=code, log_path=log_path)
+    if out_dir is not None:
+        write_outputs(factory, result, Path(out_dir))
+    return result
+
+
+def audit_runs(factory: sessionmaker[Session], config: Config, audit_id: int, crawl_exit: int = 0,
+               log_path: Path | None = None) -> RunResult:
+    """Audit every crawled run of an audit run; mark the ones the crawler did not finish as failed."""
+    with factory.begin() as session:
+        audit = session.get(AuditRun, audit_id)
+        for crawl_run in list(audit.crawl_runs):
+            if crawl_run.status == "running":
+                crawl_run.status = "failed"
+                crawl_run.finished_at = utcnow()
+                where = f" (see {log_path})" if log_path else ""
+                crawl_run.error = f"the crawl did not finish (crawler exit code {crawl_exit}){where}"
+                continue
+            if crawl_run.status != "crawled":
+                continue
+            site = SiteConfig.model_validate(crawl_run.site_config)
+            try:
+                with session.begin_nested():
+                    audit_crawl_run(session, crawl_run, site, config.rectification.deadline_working_days)
+            except Exception as exc:  # noqa: BLE001 - one site's audit failing must not stop the others
+                logger.exception("%s: audit failed", crawl_run.site_id)
+                crawl_run.status = "failed"
+                crawl_run.error = f"audit failed: {exc}"
+        result = finish(session, audit)
+    result.log = log_path
+    return result
+
+
+def write_outputs(factory: sessionmaker[Session], result: RunResult, out_dir: Path) -> None:
+    """The HTML report and the per-unit rectification lists of a run's completed sites."""
+    from reports.export import export_rectification
+    from reports.html import render_report
+
+    with factory() as session:
+        runs = select_runs(session, result.audit_run_id)
+        runs = [r for r in runs if r.status == "completed"]
+        if not runs:
+            return
+        result.report = render_report(session, runs, out_dir)
+        exports_dir = out_dir / "rectification"
+        for fmt in ("xlsx", "csv"):
+            result.exports.extend(export_rectification(session, runs, exports_dir, fmt))

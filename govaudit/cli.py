@@ -1,0 +1,251 @@
+"""The ``govaudit`` command: a thin layer over govaudit.audit, govaudit.findings and reports."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from govaudit import __version__
+from govaudit.config import DEFAULT_CONFIG, ConfigError
+from govaudit.db import DatabaseError, open_database
+
+err = Console(stderr=True)
+out = Console()
+
+EXIT_FAILED = 1  # the job could not run (config, database)
+EXIT_PARTIAL = 3  # the run completed for some sites only
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def _as_of(_ctx, _param, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-23") from None
+
+
+config_option = click.option("--config", "config_path", default=str(DEFAULT_CONFIG), show_default=True,
+                             type=click.Path(dir_okay=False), help="the sites file")
+db_option = click.option("--db", "db_url", default=None,
+                         help="SQLAlchemy URL of the audit database (default: $GOVAUDIT_DB, else var/govaudit.db)")
+run_option = click.option("--run", "run_ref", default="latest", show_default=True,
+                          help="'latest' (each site's newest completed run) or a run number")
+as_of_option = click.option("--as-of", callback=_as_of, default=None,
+                            help="the date checks take as today (default: today in China)")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="govaudit")
+def main() -> None:
+    """Audit 政务公开 portals: crawl them, check them, report what an inspector would find."""
+
+
+def _progress_run(**kwargs):
+    from govaudit.audit import RunError, run
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[detail]}"),
+                  TimeElapsedColumn(), console=err, transient=False) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_event(event: dict) -> None:
+            site = event.get("site")
+            if site is None:
+                return
+            detail = f"{event.get('pages', 0)} pages, {event.get('queued', 0)} queued, {event.get('errors', 0)} errors"
+            if site not in tasks:
+                tasks[site] = progress.add_task(f"crawling {site}", total=None, detail=detail)
+            progress.update(tasks[site], detail=detail)
+
+        try:
+            return run(progress=on_event, **kwargs)
+        except ConfigError as exc:
+            fail(f"invalid configuration:\n{exc}")
+        except (RunError, DatabaseError) as exc:
+            fail(str(exc))
+
+
+def _summarise(result) -> None:
+    for crawl_run in result.runs:
+        stats = crawl_run.stats or {}
+        state = "[green]completed[/]" if crawl_run.status == "completed" else f"[red]{crawl_run.status}[/]"
+        err.print(f"  {crawl_run.site_id}: {state}, {stats.get('pages', 0)} pages, "
+                  f"{stats.get('errors', 0)} fetch errors"
+                  + (f" — {crawl_run.error}" if crawl_run.error else ""), highlight=False)
+    counts = result.counts
+    err.print(f"run {result.audit_run_id}: findings new {counts.get('new', 0)}, open {counts.get('open', 0)}, "
+              f"resolved {counts.get('resolved', 0)}", highlight=False)
+    if result.report:
+        out.print(f"report: {result.report}", highlight=False, soft_wrap=True)
+    for path in result.exports:
+        out.print(f"rectification list: {path}", highlight=False, soft_wrap=True)
+    if result.log:
+        err.print(f"crawl log: {result.log}", highlight=False, soft_wrap=True)
+
+
+def _exit_code(result) -> int:
+    if len(result.failed) == len(result.runs):
+        return EXIT_FAILED
+    return EXIT_PARTIAL if result.failed else 0
+
+
+@main.command("run")
+@config_option
+@db_option
+@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
+@as_of_option
+def run_cmd(config_path: str, db_url: str | None, out_dir: str, site_ids: Sequence[str], as_of) -> None:
+    """Crawl, audit and report the configured sites."""
+    result = _progress_run(config_path=config_path, db_url=db_url, out_dir=out_dir, site_ids=site_ids,
+                           as_of=as_of)
+    _summarise(result)
+    sys.exit(_exit_code(result))
+
+
+def _runs(session, run_ref: str, site_ids: Sequence[str]):
+    from govaudit.findings import select_runs
+
+    try:
+        runs = select_runs(session, run_ref, site_ids)
+    except (ValueError, LookupError) as exc:
+        fail(str(exc))
+    if not runs:
+        fail("no completed run in the audit database yet: start with 'govaudit run'")
+    return runs
+
+
+def _open(db_url: str | None):
+    try:
+        return open_database(db_url)
+    except DatabaseError as exc:
+        fail(str(exc))
+
+
+@main.command("findings")
+@db_option
+@run_option
+@click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+def findings_cmd(db_url: str | None, run_ref: str, site_ids: Sequence[str], fmt: str) -> None:
+    """Print the findings of a run to stdout."""
+    from govaudit.findings import finding_dict, run_findings
+
+    factory = _open(db_url)
+    with factory() as session:
+        rows = [finding_dict(r) for r in run_findings(session, _runs(session, run_ref, site_ids))]
+    if fmt == "json":
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return
+    fields = ["check", "severity", "site", "unit", "column", "url", "message", "evidence", "fingerprint",
+              "status", "first_seen", "last_seen"]
+    writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        row = dict(row, evidence=json.dumps(row["evidence"], ensure_ascii=False))
+        writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+
+
+def _safe_cell(value):
+    from reports.export import neutralise
+
+    return neutralise(value) if isinstance(value, str) else value
+
+
+@main.command("report")
+@db_option
+@run_option
+@click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+def report_cmd(db_url: str | None, run_ref: str, site_ids: Sequence[str], out_dir: str) -> None:
+    """Write the HTML findings report (DIR/index.html)."""
+    from reports.html import render_report
+
+    factory = _open(db_url)
+    with factory() as session:
+        try:
+            path = render_report(session, _runs(session, run_ref, site_ids), Path(out_dir))
+        except OSError as exc:
+            fail(f"cannot write the report to {out_dir}: {exc}")
+    out.print(f"report: {path}", highlight=False, soft_wrap=True)
+
+
+@main.command("export")
+@db_option
+@run_option
+@click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
+@click.option("--by", type=click.Choice(["unit"]), default="unit", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+def export_cmd(db_url: str | None, run_ref: str, site_ids: Sequence[str], by: str, fmt: str, out_dir: str) -> None:
+    """Write one rectification list (整改清单) per responsible unit."""
+    from reports.export import export_rectification
+
+    factory = _open(db_url)
+    with factory() as session:
+        try:
+            paths = export_rectification(session, _runs(session, run_ref, site_ids), Path(out_dir), fmt)
+        except OSError as exc:
+            fail(f"cannot write the rectification lists to {out_dir}: {exc}")
+    for path in paths:
+        out.print(f"rectification list: {path}", highlight=False, soft_wrap=True)
+
+
+@main.group("sites")
+def sites_group() -> None:
+    """Work with the sites file."""
+
+
+@sites_group.command("validate")
+@config_option
+def sites_validate(config_path: str) -> None:
+    """Check the sites file; print every error with file, line and key."""
+    from govaudit.audit import load_checked_config
+
+    try:
+        config = load_checked_config(config_path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), highlight=False, soft_wrap=True, markup=False)
+        err.print(f"{len(exc.problems)} error(s) in {config_path}", highlight=False)
+        sys.exit(EXIT_FAILED)
+    columns = sum(len(s.columns) for s in config.sites)
+    out.print(f"{config_path}: OK — {len(config.sites)} site(s), {columns} configured column(s)", highlight=False)
+
+
+@main.command("demo")
+@db_option
+@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+@as_of_option
+def demo_cmd(db_url: str | None, out_dir: str, as_of) -> None:
+    """Serve the bundled demo portal on 127.0.0.1 and run the whole pipeline on it."""
+    from demo.server import serve_demo
+
+    from govaudit.audit import local_today
+
+    as_of = as_of or local_today()
+    with serve_demo(anchor=as_of) as portal:
+        config_path = portal.write_config(Path("var/demo/sites.yml"))
+        err.print(f"demo portal: {', '.join(portal.url(role) for role in ('main', 'gbk', 'service'))}",
+                  highlight=False)
+        result = _progress_run(config_path=str(config_path), db_url=db_url, out_dir=out_dir, as_of=as_of)
+    _summarise(result)
+    sys.exit(0 if result.report else _exit_code(result))
+
+
+if __name__ == "__main__":
+    main()
