@@ -1,0 +1,96 @@
+"""The audit database: migrations on SQLite and PostgreSQL, and the findings lifecycle across runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from checks.base import Finding
+from govaudit.db import open_database
+from govaudit.findings import add_working_days, finding_dict, record_findings, run_findings
+from govaudit.models import AuditRun, Base, CrawlRun, Site
+
+
+def schema_diff(factory) -> list:
+    with factory.kw["bind"].connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn), Base.metadata)
+
+
+def test_migrations_create_the_schema_of_the_models_on_sqlite(tmp_path):
+    factory = open_database(f"sqlite:///{tmp_path}/audit.db")
+    tables = set(inspect(factory.kw["bind"]).get_table_names())
+    assert {"site", "audit_run", "crawl_run", "page", "link", "probe", "site_column", "listing", "document",
+            "finding"} <= tables
+    assert schema_diff(factory) == []
+
+
+def test_migrations_apply_on_postgresql(pg_url):
+    factory = open_database(pg_url)
+    assert schema_diff(factory) == []
+    lifecycle_across_three_runs(factory)
+
+
+def new_run(session, as_of: dt.date) -> CrawlRun:
+    if session.get(Site, "s") is None:
+        session.add(Site(id="s", name="示范站", url="http://s.test/", unit="办公室"))
+    audit = AuditRun(as_of=as_of)
+    run = CrawlRun(audit_run=audit, site_id="s", as_of=as_of, status="crawled")
+    session.add_all([audit, run])
+    session.flush()
+    return run
+
+
+def blank(url: str) -> Finding:
+    return Finding(check="UP04", severity="major", url=url, message="空白栏目", column="c", unit="办公室")
+
+
+def lifecycle_across_three_runs(factory) -> None:
+    with factory.begin() as session:
+        first = new_run(session, dt.date(2026, 6, 1))
+        record_findings(session, first, [blank("http://s.test/a"), blank("http://s.test/b")])
+        first.status = "completed"
+    with factory.begin() as session:
+        second = new_run(session, dt.date(2026, 6, 2))
+        record_findings(session, second, [blank("http://s.test/a"), blank("http://s.test/c")])
+        second.status = "completed"
+    with factory() as session:
+        rows = {(r.url, r.status) for r in run_findings(session, [second])}
+        assert rows == {("http://s.test/a", "open"), ("http://s.test/c", "new"), ("http://s.test/b", "resolved")}
+        by_url = {r.url: finding_dict(r) for r in run_findings(session, [second])}
+        assert by_url["http://s.test/a"]["times_seen"] == 2
+        first_a = [r for r in run_findings(session, [session.get(CrawlRun, first.id)]) if r.url.endswith("/a")][0]
+        assert by_url["http://s.test/a"]["first_seen"] == finding_dict(first_a)["first_seen"]
+    with factory.begin() as session:
+        third = new_run(session, dt.date(2026, 6, 3))
+        record_findings(session, third, [blank("http://s.test/a")])
+        third.status = "completed"
+    with factory() as session:
+        rows = {(r.url, r.status) for r in run_findings(session, [third])}
+        # b was resolved in the second run: it is not reported as resolved again.
+        assert rows == {("http://s.test/a", "open"), ("http://s.test/c", "resolved")}
+
+
+def test_findings_are_new_open_then_resolved_across_runs(tmp_path):
+    lifecycle_across_three_runs(open_database(f"sqlite:///{tmp_path}/audit.db"))
+
+
+def test_a_failed_run_is_not_the_baseline_of_the_next(tmp_path):
+    factory = open_database(f"sqlite:///{tmp_path}/audit.db")
+    with factory.begin() as session:
+        first = new_run(session, dt.date(2026, 6, 1))
+        record_findings(session, first, [blank("http://s.test/a")])
+        first.status = "completed"
+        broken = new_run(session, dt.date(2026, 6, 2))
+        broken.status = "failed"
+        third = new_run(session, dt.date(2026, 6, 3))
+        records = record_findings(session, third, [blank("http://s.test/a")])
+    assert [r.status for r in records] == ["open"]
+
+
+def test_the_deadline_counts_working_days():
+    friday = dt.date(2026, 6, 12)
+    assert add_working_days(friday, 1) == dt.date(2026, 6, 15)
+    assert add_working_days(friday, 10) == dt.date(2026, 6, 26)
