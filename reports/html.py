@@ -1,0 +1,355 @@
+"""The HTML findings report: one self-contained page (inline CSS, no scripts, no external assets).
+
+Everything shown that came from a crawl (titles, URLs, messages, evidence) is untrusted: the Jinja2
+environment escapes every expression, a URL becomes a link only when it is plain http(s), and
+bidirectional and other control characters are shown as ``[U+202E]`` instead of being obeyed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from govaudit.findings import SEVERITY_ORDER, previous_run, run_findings
+from govaudit.models import CrawlRun, FindingRecord, Site
+from reports.common import (
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    VETO_CHECKS,
+    atomic_path,
+    check_info,
+    registered_codes,
+    unit_label,
+)
+
+TEMPLATES = Path(__file__).with_name("templates")
+EVIDENCE_LIST_LIMIT = 10
+SITE_WIDE_COLUMN = "全站（不属于某一栏目）"
+
+# Bidi overrides/isolates/marks and C0/C1 controls (tab, LF and CR are ordinary whitespace in HTML).
+_CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL_RE = re.compile(f"[{_CONTROLS}]")
+_WEB_URL_RE = re.compile(rf"https?://[^\s{_CONTROLS}]+", re.IGNORECASE)
+_ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+EVIDENCE_LABELS = {
+    "found_on": "所在页面",
+    "found_on_count": "所在页面数",
+    "target": "目标地址",
+    "status": "HTTP 状态码",
+    "error": "错误",
+    "final_url": "最终地址",
+    "ratio": "比例",
+    "broken": "失效数",
+    "total": "总数",
+    "examples": "示例",
+    "newest": "最近一条日期",
+    "days": "天数阈值",
+    "age_days": "未更新天数",
+    "placeholder": "占位文字",
+    "escalated": "升级为单项否决的原因",
+    "missing": "缺少项",
+    "index_number": "索引号",
+    "written_date": "成文日期",
+    "published_date": "发布日期",
+    "listing_date": "列表日期",
+    "validity": "有效性",
+    "doc_number": "文号",
+}
+
+_STAT_KEYS = {
+    "pages": ("pages", "pages_crawled", "page_count"),
+    "errors": ("errors", "error_count", "pages_failed"),
+    "duration": ("duration", "duration_s", "duration_seconds", "elapsed", "elapsed_s"),
+}
+_STAT_LABELS = {"pages": "抓取页面数", "errors": "出错页面数", "duration": "耗时"}
+RUN_STATUS_LABELS = {"running": "进行中", "crawled": "已抓取", "completed": "已完成", "failed": "失败"}
+VERDICT_LABELS = {"pass": "合格", "fail": "单项否决不合格", "incomplete": "检查未完成"}
+
+
+def visible_controls(text: str) -> str:
+    """Show control characters instead of letting them reorder or hide the text around them."""
+    return _CONTROL_RE.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+
+
+def is_web_url(value: Any) -> bool:
+    """Only a plain http(s) URL may become a link (no javascript:, data:, spaces or controls)."""
+    return isinstance(value, str) and _WEB_URL_RE.fullmatch(value) is not None
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible_controls(value)
+    return value
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every template, whatever its name
+        undefined=StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.tests["web_url"] = is_web_url
+    env.globals.update(
+        SEVERITY_LABELS=SEVERITY_LABELS,
+        STATUS_LABELS=STATUS_LABELS,
+        VERDICT_LABELS=VERDICT_LABELS,
+        RUN_STATUS_LABELS=RUN_STATUS_LABELS,
+        unit_label=unit_label,
+    )
+    env.filters["evidence_rows"] = evidence_rows
+    return env
+
+
+# --- view model --------------------------------------------------------------------------------
+
+
+@dataclass
+class EvidenceRow:
+    label: str
+    key: str
+    value: str | None = None  # a single value
+    items: list[str] = field(default_factory=list)  # or the first items of a list
+    total: int = 0  # the list's full length
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "无"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def evidence_rows(evidence: Any) -> list[EvidenceRow]:
+    """A finding's evidence as label/value rows; lists keep their first ten items."""
+    if not evidence:
+        return []
+    if not isinstance(evidence, dict):
+        evidence = {"evidence": evidence}
+    rows = []
+    for key, value in evidence.items():
+        key = str(key)
+        label = EVIDENCE_LABELS.get(key, key)
+        if isinstance(value, list | tuple):
+            items = [_text(v) for v in value[:EVIDENCE_LIST_LIMIT]]
+            rows.append(EvidenceRow(label, key, items=items, total=len(value)))
+        else:
+            rows.append(EvidenceRow(label, key, value=_text(value)))
+    return rows
+
+
+def _finding_order(rec: FindingRecord) -> tuple:
+    return (rec.status == "resolved", SEVERITY_ORDER.get(rec.severity, 9), rec.check, rec.url, rec.id)
+
+
+def _anchor(*parts: str) -> str:
+    return "-".join(_ANCHOR_UNSAFE.sub("-", p).strip("-") or "x" for p in parts)
+
+
+@dataclass
+class Group:
+    """Findings of one check, or of one column."""
+
+    title: str
+    anchor: str
+    findings: list[FindingRecord]
+    code: str = ""
+    source: str = ""
+
+    @property
+    def active(self) -> int:
+        return sum(1 for f in self.findings if f.status != "resolved")
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(f.status for f in self.findings)
+
+    @property
+    def worst(self) -> int:
+        active = [SEVERITY_ORDER.get(f.severity, 9) for f in self.findings if f.status != "resolved"]
+        return min(active, default=10)
+
+
+@dataclass
+class VetoItem:
+    """One 单项否决 indicator on a site's scorecard."""
+
+    code: str
+    name: str
+    result: str  # fail pass unchecked
+    veto: int  # unresolved veto findings
+    other: int  # unresolved findings of this check below veto
+
+
+@dataclass
+class SiteReport:
+    anchor: str
+    run: CrawlRun
+    site: Site
+    previous: CrawlRun | None
+    findings: list[FindingRecord]
+    scorecard: list[VetoItem]
+    by_check: list[Group]
+    by_column: list[Group]
+    stats: list[tuple[str, str]]
+
+    @property
+    def active(self) -> list[FindingRecord]:
+        return [f for f in self.findings if f.status != "resolved"]
+
+    @property
+    def new(self) -> list[FindingRecord]:
+        return [f for f in self.findings if f.status == "new"]
+
+    @property
+    def resolved(self) -> list[FindingRecord]:
+        return [f for f in self.findings if f.status == "resolved"]
+
+    @property
+    def severity_counts(self) -> Counter:
+        return Counter(f.severity for f in self.active)
+
+    @property
+    def unchecked(self) -> list[VetoItem]:
+        return [item for item in self.scorecard if item.result == "unchecked"]
+
+    @property
+    def verdict(self) -> str:
+        if self.run.status != "completed":
+            return "incomplete"
+        return "fail" if any(item.result == "fail" for item in self.scorecard) else "pass"
+
+
+def _scorecard(findings: Sequence[FindingRecord], known: set[str] | None) -> list[VetoItem]:
+    items = []
+    for code in VETO_CHECKS:
+        active = [f for f in findings if f.check == code and f.status != "resolved"]
+        veto = sum(1 for f in active if f.severity == "veto")
+        if veto:
+            result = "fail"
+        elif known is not None and code not in known and not active:
+            result = "unchecked"  # the registry does not run this check yet: not a pass
+        else:
+            result = "pass"
+        name = check_info(code)[0]
+        items.append(VetoItem(code, VETO_CHECKS[code] if name == code else name, result, veto, len(active) - veto))
+    return items
+
+
+def _by_check(anchor: str, findings: Sequence[FindingRecord]) -> list[Group]:
+    groups: dict[str, list[FindingRecord]] = {}
+    for rec in findings:
+        groups.setdefault(rec.check, []).append(rec)
+    result = []
+    for code, recs in groups.items():
+        name, source = check_info(code)
+        title = code if name == code else f"{name}（{code}）"
+        result.append(Group(title, _anchor(anchor, "check", code), sorted(recs, key=_finding_order), code, source))
+    return sorted(result, key=lambda g: (g.worst, g.code))
+
+
+def _by_column(anchor: str, findings: Sequence[FindingRecord]) -> list[Group]:
+    groups: dict[str | None, list[FindingRecord]] = {}
+    for rec in findings:
+        groups.setdefault(rec.column or None, []).append(rec)
+    # Site-wide findings first, then the columns by name.
+    ordered = sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or ""))
+    return [
+        Group(column or SITE_WIDE_COLUMN, _anchor(anchor, "column", str(i)), sorted(recs, key=_finding_order))
+        for i, (column, recs) in enumerate(ordered)
+    ]
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return _text(seconds)
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} 小时 {minutes} 分 {secs} 秒"
+    if minutes:
+        return f"{minutes} 分 {secs} 秒"
+    return f"{secs} 秒"
+
+
+def _stats(run: CrawlRun) -> list[tuple[str, str]]:
+    """The crawl's statistics worth showing: pages, errors, duration, then whatever else it recorded."""
+    stats = dict(run.stats or {}) if isinstance(run.stats, dict) else {}
+    rows = []
+    for what, keys in _STAT_KEYS.items():
+        key = next((k for k in keys if k in stats), None)
+        if key is not None:
+            value = stats.pop(key)
+            rows.append((_STAT_LABELS[what], _duration(value) if what == "duration" else _text(value)))
+        elif what == "duration" and run.finished_at and run.started_at:
+            rows.append((_STAT_LABELS[what], _duration((run.finished_at - run.started_at).total_seconds())))
+    rows.extend((str(key), _text(value)) for key, value in sorted(stats.items(), key=lambda kv: str(kv[0])))
+    return rows
+
+
+def _site_report(session: Session, index: int, run: CrawlRun, known: set[str] | None) -> SiteReport:
+    findings = sorted(run_findings(session, [run]), key=_finding_order)
+    anchor = _anchor("site", str(index), run.site_id)
+    return SiteReport(
+        anchor=anchor,
+        run=run,
+        site=run.site,
+        previous=previous_run(session, run),
+        findings=findings,
+        scorecard=_scorecard(findings, known),
+        by_check=_by_check(anchor, findings),
+        by_column=_by_column(anchor, findings),
+        stats=_stats(run),
+    )
+
+
+def report_context(session: Session, runs: Sequence[CrawlRun]) -> dict[str, Any]:
+    """Everything the template shows, computed once."""
+    known = registered_codes()
+    sites = [_site_report(session, i, run, known) for i, run in enumerate(runs, start=1)]
+    active = [f for s in sites for f in s.active]
+    dates: list[dt.date] = sorted({run.as_of for run in runs})
+    return {
+        "sites": sites,
+        "dates": dates,
+        "audit_runs": sorted({run.audit_run_id for run in runs}),
+        "severity_totals": Counter(f.severity for f in active),
+        "active_total": len(active),
+        "new_total": sum(len(s.new) for s in sites),
+        "resolved_total": sum(len(s.resolved) for s in sites),
+        "verdicts": Counter(s.verdict for s in sites),
+        "severities": list(SEVERITY_ORDER),
+    }
+
+
+def render_report(session: Session, runs: list[CrawlRun], out_dir: Path) -> Path:
+    """Write ``out_dir/index.html`` for these crawl runs and return its path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Render fully before touching the disk: a failing template never replaces an older report.
+    page = _environment().get_template("report.html").render(**report_context(session, runs))
+    target = out_dir / "index.html"
+    with atomic_path(target) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return target

@@ -1,0 +1,202 @@
+"""The HTML findings report, read the way an auditor reads it."""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+
+import pytest
+
+from govaudit.findings import select_runs
+from reports.common import check_info
+from reports.html import render_report
+from tests.report_data import (
+    AS_OF,
+    COUNTY,
+    EDU,
+    add_finding,
+    add_run,
+    build_two_runs,
+    install_fake_registry,
+    open_session,
+)
+
+
+@pytest.fixture(autouse=True)
+def registry(monkeypatch):
+    install_fake_registry(monkeypatch)
+
+
+@pytest.fixture
+def session(tmp_path):
+    session = open_session(tmp_path)
+    yield session
+    session.close()
+
+
+def text_of(fragment: str) -> str:
+    """What a reader sees: tags removed, entities decoded, whitespace collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment)))
+
+
+def site_section(page: str, site_id: str) -> str:
+    match = re.search(rf'<section class="site" id="site-\d+-{site_id}">(.*?)</section>', page, re.S)
+    assert match, f"no section for {site_id}"
+    return match.group(1)
+
+
+def render(session, tmp_path, runs=None) -> str:
+    path = render_report(session, select_runs(session) if runs is None else runs, tmp_path / "out")
+    assert path == tmp_path / "out" / "index.html"
+    return path.read_text(encoding="utf-8")
+
+
+def test_report_header_shows_audit_date_sites_and_totals(session, tmp_path):
+    build_two_runs(session)
+    page = render(session, tmp_path)
+    header = text_of(page.split("<nav", 1)[0])
+    assert "检查日期：2024-06-30" in header
+    assert "2 检查网站数" in header
+    assert "1 合格" in header and "1 单项否决不合格" in header
+    # veto 1, major 1 (UP02), minor 2 (MD04 open, AV03 new); the resolved AV02 is not pending.
+    assert "待整改问题数 1 1 2 0 4" in header
+    assert 'http-equiv="Content-Security-Policy"' in page
+    assert "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:" in page
+
+
+def test_scorecard_fails_site_with_unresolved_veto_finding(session, tmp_path):
+    build_two_runs(session)
+    county = text_of(site_section(render(session, tmp_path), COUNTY))
+    assert "UP04 空白栏目 不合格 单项否决问题 1 项" in county
+    assert "UP01 首页不更新 通过" in county
+    assert "SC02 严重表述错误 未检查" in county  # not in the registry: not claimed as passed
+    assert "结论： 单项否决不合格" in county
+
+
+def test_scorecard_passes_site_whose_findings_are_below_veto(session, tmp_path):
+    build_two_runs(session)
+    edu = text_of(site_section(render(session, tmp_path), EDU))
+    assert "UP02 动态要闻类栏目不更新 通过 未达否决的问题 1 项" in edu
+    assert "结论： 合格" in edu
+    assert "需人工核查" in edu  # the unchecked veto items are named
+
+
+def test_failed_crawl_is_not_judged(session, tmp_path):
+    runs = build_two_runs(session)
+    failed = add_run(session, runs["county"].audit_run, EDU, status="failed")
+    failed.error = "DNS lookup failed"
+    session.commit()
+    edu = text_of(site_section(render(session, tmp_path, [failed]), EDU))
+    assert "检查未完成" in edu and "DNS lookup failed" in edu
+    assert "结论： 合格" not in edu
+
+
+def test_report_lists_findings_by_check_and_by_column(session, tmp_path):
+    build_two_runs(session)
+    county = site_section(render(session, tmp_path), COUNTY)
+    by_check = text_of(county.split("问题清单（按检查项）", 1)[1].split("问题清单（按栏目）", 1)[0])
+    by_column = text_of(county.split("问题清单（按栏目）", 1)[1])
+    assert "空白栏目（UP04） 待整改 1 项" in by_check
+    assert "依据：《政府网站与政务新媒体检查指标》（国办秘函〔2019〕19号）；政务公开工作要点" in by_check
+    assert "单项否决 新发现 通知公告 栏目“通知公告”没有任何信息" in by_check
+    assert "一般 持续存在 政策文件 文件缺少成文日期" in by_check
+    assert "首页链接不可用（AV02） 待整改 0 项，已整改 1 项" in by_check
+    assert "页面地址： https://www.xingguo.gov.cn/tzgg/" in by_check
+    assert "县政府办公室" in by_check and "未指定责任单位" in by_check
+    assert "2024-06-01 2024-06-15" in by_check  # first seen in the first run; its deadline
+    assert "全站（不属于某一栏目）" in by_column and "通知公告 待整改 1 项" in by_column
+    assert "占位文字 placeholder 暂无信息" in by_column
+    assert '<a class="url" href="https://www.xingguo.gov.cn/tzgg/" rel="noopener noreferrer">' in county
+
+
+def test_report_counts_findings_by_severity_and_check(session, tmp_path):
+    build_two_runs(session)
+    county = text_of(site_section(render(session, tmp_path), COUNTY))
+    assert "严重程度 单项否决 重要 一般 提示 合计 待整改 1 0 2 0 3" in county
+    assert "AV02 首页链接不可用（AV02） 0 0 1" in county
+    assert "MD04 缺少必要公开要素（MD04） 0 1 0" in county
+    assert "抓取页面数 120 出错页面数 3" in county and "耗时 1 分 15 秒" in county
+    assert "抓取状态 已完成" in county
+
+
+def test_report_shows_new_and_resolved_since_last_run(session, tmp_path):
+    build_two_runs(session)
+    county = site_section(render(session, tmp_path), COUNTY)
+    changes = text_of(county.split("自上次检查以来的变化", 1)[1].split("问题清单（按检查项）", 1)[0])
+    assert "与上次检查（2024-06-01）相比： 新发现 2 项，已整改 1 项，持续存在 1 项" in changes
+    new, resolved = changes.split("已整改（1）", 1)
+    assert "新发现（2）" in new and "UP04" in new and "AV03" in new and "AV02" not in new
+    assert "AV02" in resolved and "首页链接不可用：https://www.xingguo.gov.cn/old.html" in resolved
+    edu = text_of(site_section(render(session, tmp_path), EDU))
+    assert "与上次检查（2024-06-01）相比： 新发现 1 项，已整改 0 项" in edu
+
+
+def test_long_evidence_lists_are_cut_to_ten_items(session, tmp_path):
+    build_two_runs(session)
+    county = site_section(render(session, tmp_path), COUNTY)
+    assert "https://www.xingguo.gov.cn/p9.html" in county
+    assert "https://www.xingguo.gov.cn/p10.html" not in county
+    assert "…共15项" in county
+
+
+def test_crawled_text_is_escaped_and_unsafe_urls_are_not_links(session, tmp_path):
+    runs = build_two_runs(session)
+    add_finding(
+        session, runs["edu"], "MD01", "major", "new",
+        '<script>alert(1)</script>标题<img src=x onerror=alert(2)>\u202eevil\u2066',
+        url="javascript:alert(document.cookie)", unit='教育局</td><script>alert(3)</script>',
+        column="<b>栏目</b>",
+        evidence={"found_on": ["JaVaScRiPt:alert(4)", "https://ok.example/a?x=1&y=<2>"],
+                  "title": '"><svg onload=alert(5)>', "target": " javascript:alert(6)"},
+    )
+    session.commit()
+    page = render(session, tmp_path)
+    assert "<script" not in page.lower()
+    assert "<img" not in page and "<svg" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(2)&gt;" in page  # shown as text, not an attribute
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    assert hrefs and all(h.startswith(("#", "https://", "http://")) for h in hrefs)
+    assert "javascript:alert(document.cookie)" in text_of(page)  # still shown, as plain text
+    assert 'href="https://ok.example/a?x=1&amp;y=&lt;2&gt;"' in page
+    assert "\u202e" not in page and "\u2066" not in page
+    assert "[U+202E]evil[U+2066]" in page
+
+
+def test_failed_write_keeps_the_previous_report(session, tmp_path, monkeypatch):
+    build_two_runs(session)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("previous report", encoding="utf-8")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("reports.common.os.replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        render_report(session, select_runs(session), out)
+    assert (out / "index.html").read_text(encoding="utf-8") == "previous report"
+    assert [p.name for p in out.iterdir()] == ["index.html"]
+
+
+def test_report_without_runs_says_so(session, tmp_path):
+    page = render(session, tmp_path, [])
+    assert "没有可报告的检查记录" in page
+
+
+def test_check_info_names_the_check_and_its_source():
+    name, source = check_info("UP04")
+    assert name == "空白栏目"
+    assert source == "《政府网站与政务新媒体检查指标》（国办秘函〔2019〕19号）；政务公开工作要点"
+    assert check_info("ZZ99") == ("ZZ99", "")
+
+
+def test_check_info_falls_back_to_the_code_without_registry(monkeypatch, session, tmp_path):
+    monkeypatch.setitem(sys.modules, "checks.registry", None)  # makes the import fail as if absent
+    assert check_info("UP04") == ("UP04", "")
+    build_two_runs(session)
+    county = text_of(site_section(render(session, tmp_path), COUNTY))
+    assert "结论： 单项否决不合格" in county
+    assert "UP01 首页不更新 通过" in county  # the scorecard keeps the indicators' names
+    assert str(AS_OF) in county
