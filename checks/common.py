@@ -1,0 +1,61 @@
+"""Small helpers several check families share (URL comparison, outcome wording)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from checks.base import AuditContext
+
+FOUND_ON_MAX = 10
+# The crawler's error texts, as a Chinese message says them.
+ERROR_WORDS = {
+    "timeout": "访问超时",
+    "dns lookup failed": "域名解析失败",
+    "connection refused": "连接被拒绝",
+    "connection lost": "连接中断",
+}
+
+
+def url_key(url: str | None) -> str:
+    """A URL for comparison: scheme, case of the host, default port and a trailing slash ignored,
+    so that ``https://site/`` and ``http://SITE`` count as the same home page."""
+    if not url:
+        return ""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    path = parts.path.rstrip("/")
+    return f"{host}{path}?{parts.query}" if parts.query else f"{host}{path}"
+
+
+def same_url(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and url_key(a) == url_key(b)
+
+
+def home_urls(ctx: AuditContext) -> set[str]:
+    """The configured home URL and the URL its page row was stored under (they may differ by a slash)."""
+    urls = {ctx.site.url}
+    home = ctx.home_page()
+    if home is not None:
+        urls.add(home.url)
+    return urls
+
+
+def fetched_ok(status: int | None, error: str | None) -> bool:
+    """A response arrived and it was not an HTTP error."""
+    return not error and status is not None and status < 400
+
+
+def outcome(status: int | None, error: str | None) -> str:
+    """How a fetch failed, as a message says it: ``HTTP 404`` or the error text."""
+    if error:
+        return ERROR_WORDS.get(error.strip().lower(), error)
+    return f"HTTP {status}" if status is not None else "无响应"
+
+
+def found_on(pages: Iterable[str]) -> dict[str, object]:
+    """The evidence naming the pages that carry a link: at most ten, sorted, and their count."""
+    unique = sorted(set(pages))
+    return {"found_on": unique[:FOUND_ON_MAX], "found_on_count": len(unique)}

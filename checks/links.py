@@ -1,0 +1,104 @@
+"""LK — links to services and outside (阅办联动)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from checks.base import AuditContext, Check, Finding, is_broken
+from checks.common import outcome
+from govaudit.models import Link
+
+# Where a service portal sends a visitor it cannot serve: a search page or an error page.
+ERROR_URL = re.compile(r"search|sousuo|error|404|notfound", re.IGNORECASE)
+ERROR_TEXT = ("页面不存在", "找不到", "404", "出错", "错误页面", "已下线", "不存在或已删除")
+
+
+def landing_problem(status: int | None, error: str | None, final_url: str | None,
+                    title: str | None, text: str | None) -> str | None:
+    """Why a service link does not lead to the service, or None when it does."""
+    if is_broken(status, error):
+        return f"无法访问（{outcome(status, error)}）"
+    if final_url:
+        parts = urlsplit(final_url)
+        if ERROR_URL.search(f"{parts.path}?{parts.query}"):
+            return f"跳转到错误页或搜索页（{final_url}）"
+    page_text = f"{title or ''} {text or ''}"
+    for marker in ERROR_TEXT:
+        if marker in page_text:
+            return f"打开的是错误页（页面含“{marker}”）"
+    return None
+
+
+class LK01(Check):
+    """A policy document's link to the online service (一网通办) is broken.
+
+    Rule:
+        A link to a configured service host (``service_hosts``) found on a policy document (a
+        document of a ``policy`` column) or on an interpretation page (title containing 解读) fails
+        (400 or more, no response), or lands on an error or search page: the final URL's path or
+        query contains search/sousuo/error/404/notfound, or the landing page's title or first text
+        says 页面不存在, 找不到, 404, 出错, 错误页面, 已下线 or 不存在或已删除. One finding per document
+        and target.
+
+    Source:
+        PLAN (e.g. 上海: 政策文件与办事服务阅办联动，确保跳转链接不断链).
+
+    Bad:
+        The policy “关于企业开办的若干措施” links ``https://zwfw.example.gov.cn/item/123`` which now
+        redirects to ``/search?q=``.
+
+    Good:
+        The link opens the matter's service guide on the 政务服务网.
+
+    Fix:
+        Update the link to the matter's current address in the service portal.
+    """
+
+    code: ClassVar[str] = "LK01"
+    name: ClassVar[str] = "政策与服务链接失效"
+    family: ClassVar[str] = "LK"
+    severity: ClassVar[str] = "major"
+    source: ClassVar[str] = "PLAN"
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def run(self, ctx: AuditContext) -> Iterator[Finding]:
+        columns = {column.url: column for column in ctx.columns()}
+        sources: dict[str, tuple[str, Any]] = {}  # page URL -> (label, column)
+        for doc in ctx.documents():
+            column = columns.get(doc.column_url or "")
+            if column is not None and column.category == "policy":
+                sources[doc.url] = (f"政策文件《{doc.title}》" if doc.title else f"政策文件 {doc.url}", column)
+        for page in ctx.pages():
+            if page.title and "解读" in page.title and page.url not in sources:
+                sources[page.url] = (f"解读《{page.title}》", columns.get(page.column_url or ""))
+        seen: set[tuple[str, str]] = set()
+        for link in ctx.links(Link.kind == "service"):
+            if link.from_url not in sources or (link.from_url, link.to_url) in seen:
+                continue
+            seen.add((link.from_url, link.to_url))
+            probe = ctx.probe(link.to_url)
+            if probe is not None:
+                status, error, final_url = probe.status, probe.error, probe.final_url
+                title, text = probe.title, probe.text
+            else:
+                status, error, final_url, title, text = link.status, link.error, link.final_url, None, None
+            problem = landing_problem(status, error, final_url, title, text)
+            if problem is None:
+                continue
+            label, column = sources[link.from_url]
+            anchor = f"“{link.anchor.strip()}”" if link.anchor and link.anchor.strip() else ""
+            yield self.finding(
+                link.from_url,
+                f"{label}中的办事链接{anchor}{problem}：{link.to_url}",
+                key=link.to_url,
+                column=column.name if column is not None else None,
+                unit=ctx.unit_for(column),
+                evidence={"target": link.to_url, "status": status, "error": error, "final_url": final_url,
+                          "anchor": link.anchor, "problem": problem},
+            )
+
+
+CHECKS = [LK01]
