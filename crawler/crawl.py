@@ -18,6 +18,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
+from scrapy.utils.reactor import install_reactor
 
 from twisted.internet import task
 
@@ -49,6 +50,8 @@ def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str,
 def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, progress: bool = True) -> None:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     base = get_project_settings()
+    # Crawlers built here (one per site, with its own settings) expect the reactor in place.
+    install_reactor(base["TWISTED_REACTOR"], base["ASYNCIO_EVENT_LOOP"])
     process = CrawlerProcess(base, install_root_handler=True)
     spiders: dict[str, PortalSpider] = {}
 

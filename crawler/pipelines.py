@@ -149,16 +149,22 @@ def resolve_link_status(session: Session, run_id: int) -> None:
 
 
 def settle_documents(session: Session, run_id: int) -> None:
-    """A page reached from a column's listing is a document of that column (the first one listing it)."""
+    """A page reached from a column's listing is a document of that column (the first one listing it).
+
+    The home page's own dated items are listings too, but not a column's: they settle nothing.
+    """
+    columns = select(Column.url).where(Column.crawl_run_id == run_id)
     first_listing = (
         select(Listing.column_url)
-        .where(Listing.crawl_run_id == run_id, Listing.url == Document.url)
+        .where(Listing.crawl_run_id == run_id, Listing.url == Document.url, Listing.column_url.in_(columns))
         .order_by(Listing.id)
         .limit(1)
         .scalar_subquery()
     )
     session.execute(update(Document).where(Document.crawl_run_id == run_id).values(column_url=first_listing))
-    listed = select(Listing.url).where(Listing.crawl_run_id == run_id, Listing.url.is_not(None))
+    listed = select(Listing.url).where(
+        Listing.crawl_run_id == run_id, Listing.url.is_not(None), Listing.column_url.in_(columns)
+    )
     session.execute(
         update(Page)
         .where(Page.crawl_run_id == run_id, Page.kind == "other", Page.url.in_(listed))

@@ -1,0 +1,158 @@
+"""The portal spider against small sites served on loopback: what it stores, and what it refuses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+from sqlalchemy import select
+
+from govaudit.audit import run
+from govaudit.db import open_database
+from govaudit.models import Column, CrawlRun, Document, Link, Listing, Page, Probe
+from tests.mockserver import MockServer, Reply
+
+AS_OF = dt.date(2026, 6, 15)
+
+
+def page(body: str, title: str = "页面") -> str:
+    return f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
+
+
+def write_config(tmp_path: Path, server: MockServer, extra: str = "", columns: str = "",
+                 service: MockServer | None = None) -> Path:
+    service_hosts = f"[{service.host}]" if service else "[]"
+    text = textwrap.dedent(f"""\
+        sites:
+          - id: mock
+            name: 测试站
+            url: {server.url('/')}
+            unit: 办公室
+            allowed_hosts: [{server.host}]
+            service_hosts: {service_hosts}
+            limits: {{delay: 0, concurrency: 4, timeout: 5}}
+        """) + extra + columns
+    path = tmp_path / "sites.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def crawl(tmp_path: Path, config: Path):
+    db = f"sqlite:///{tmp_path}/audit.db"
+    result = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs")
+    factory = open_database(db)
+    return result, factory
+
+
+def rows(factory, model, *where):
+    with factory() as session:
+        return list(session.scalars(select(model).where(*where)))
+
+
+def test_pages_links_listings_and_documents_are_stored(tmp_path):
+    home = page("""
+        <div class="nav"><a href="/">首页</a><a href="/col/news/">工作动态</a><a href="/col/notice/">通知公告</a></div>
+        <ul class="news"><li><a href="/art/1.html">县政府召开常务会议部署重点工作</a><span>2026-06-10</span></li></ul>
+        <a href="/missing.html">旧链接</a>""", "示范县人民政府")
+    news = page("""<ul class="list">
+        <li><a href="/art/1.html">县政府召开常务会议部署重点工作</a><span>2026-06-10</span></li>
+        <li><a href="/art/2.html">全县安全生产工作会议召开</a><span>2026/6/1</span></li></ul>""", "工作动态")
+    doc = page("""<table class="xxgk"><tr><td>索引号：</td><td>000014349/2026-00001</td>
+        <td>发布机构：</td><td>县政府办公室</td></tr>
+        <tr><td>成文日期：</td><td>2026年6月9日</td><td>发布日期：</td><td>2026-06-10</td></tr></table>
+        <p>正文</p>""", "县政府召开常务会议")
+    notice = page('<ul class="list"><li><a href="/art/2.html">关于开展安全检查的通知</a>[06-01]</li></ul>', "通知公告")
+    routes = {"/": Reply(home), "/col/news/": Reply(news), "/col/notice/": Reply(notice), "/art/1.html": Reply(doc),
+              "/art/2.html": Reply(page("<p>正文</p>"))}
+    with MockServer(routes) as server:
+        result, factory = crawl(tmp_path, write_config(tmp_path, server))
+        home_url = server.url("/")
+        assert result.runs[0].status == "completed"
+        pages = {p.url: p for p in rows(factory, Page)}
+        assert pages[home_url].kind == "home" and pages[home_url].title == "示范县人民政府"
+        assert pages[server.url("/missing.html")].status == 404
+        assert pages[server.url("/art/1.html")].kind == "document"
+        columns = {c.name: c for c in rows(factory, Column)}
+        assert sorted(columns) == ["工作动态", "通知公告"]
+        column = columns["工作动态"]
+        assert (column.category, column.category_guessed, column.source, column.entries) == ("news", True, "nav", 2)
+        assert columns["通知公告"].category == "notice"
+        [notice_entry] = rows(factory, Listing, Listing.column_url == columns["通知公告"].url)
+        assert notice_entry.date == dt.date(2026, 6, 1)
+        dates = sorted(r.date for r in rows(factory, Listing, Listing.column_url == column.url))
+        assert dates == [dt.date(2026, 6, 1), dt.date(2026, 6, 10)]
+        [home_entry] = rows(factory, Listing, Listing.column_url == home_url)
+        assert home_entry.date == dt.date(2026, 6, 10)
+        document = rows(factory, Document, Document.url == server.url("/art/1.html"))[0]
+        assert document.index_number == "000014349/2026-00001"
+        assert document.written_date == dt.date(2026, 6, 9) and document.column_url == column.url
+        broken = rows(factory, Link, Link.to_url == server.url("/missing.html"))
+        assert [(link.from_url, link.status, link.kind) for link in broken] == [(home_url, 404, "content")]
+
+
+def test_robots_txt_is_obeyed_by_default_and_can_be_switched_off(tmp_path):
+    routes = {"/": Reply(page('<a href="/private/a.html">内部</a>')),
+              "/robots.txt": Reply("User-agent: *\nDisallow: /private/\n", headers={"Content-Type": "text/plain"}),
+              "/private/a.html": Reply(page("secret"))}
+    with MockServer(routes) as server:
+        crawl(tmp_path, write_config(tmp_path, server))
+        assert "/private/a.html" not in server.hits
+    with MockServer(routes) as server:
+        config = write_config(tmp_path, server).read_text(encoding="utf-8").replace(
+            "    unit: 办公室\n", "    unit: 办公室\n    robots: false\n")
+        (tmp_path / "sites.yml").write_text(config, encoding="utf-8")
+        (tmp_path / "audit.db").unlink()
+        crawl(tmp_path, tmp_path / "sites.yml")
+        assert server.hits.get("/private/a.html") == 1
+
+
+def test_retry_after_is_honoured_before_the_page_counts_as_failed(tmp_path):
+    def busy(count: int) -> Reply:
+        if count == 1:
+            return Reply("busy", status=503, headers={"Retry-After": "1", "Content-Type": "text/plain"})
+        return Reply(page("<p>ok</p>", "恢复"))
+
+    with MockServer({"/": busy}) as server:
+        result, factory = crawl(tmp_path, write_config(tmp_path, server))
+        [home] = rows(factory, Page)
+        assert (home.status, home.title) == (200, "恢复")
+        assert server.hits["/"] == 2
+
+
+def test_a_gbk_page_without_charset_is_decoded(tmp_path):
+    body = "<html><head><title>兴国县人民政府信息公开</title></head><body><p>政务公开</p></body></html>"
+    routes = {"/": Reply(body.encode("gb18030"), headers={"Content-Type": "text/html"})}
+    with MockServer(routes) as server:
+        _, factory = crawl(tmp_path, write_config(tmp_path, server))
+        [home] = rows(factory, Page)
+        assert home.title == "兴国县人民政府信息公开"
+        assert home.encoding == "gb18030"
+
+
+def test_service_links_are_probed_not_crawled_and_failures_are_logged_with_site_and_url(tmp_path):
+    with MockServer({"/item/1": Reply(page('<a href="/item/2">下一项</a>', "办事指南"))}) as service:
+        routes = {"/": Reply(page(f'<a href="{service.url("/item/1")}">在线办理</a>'
+                                  '<a href="/broken.html">坏页面</a>')),
+                  "/broken.html": Reply("oops", status=500, headers={"Content-Type": "text/plain"})}
+        with MockServer(routes) as server:
+            result, factory = crawl(tmp_path, write_config(tmp_path, server, service=service))
+            [probe] = rows(factory, Probe)
+            assert (probe.url, probe.kind, probe.status, probe.title) == (service.url("/item/1"), "service", 200,
+                                                                          "办事指南")
+            assert "/item/2" not in service.hits
+            log = result.log.read_text(encoding="utf-8")
+            assert f"mock: {server.url('/broken.html')}: HTTP 500" in log
+
+
+def test_the_page_limit_bounds_the_crawl(tmp_path):
+    links = "".join(f'<a href="/p{i}.html">第{i}页</a>' for i in range(30))
+    routes = {"/": Reply(page(links))} | {f"/p{i}.html": Reply(page(links)) for i in range(30)}
+    with MockServer(routes) as server:
+        config = write_config(tmp_path, server).read_text(encoding="utf-8").replace(
+            "timeout: 5}", "timeout: 5, pages: 10}")
+        (tmp_path / "sites.yml").write_text(config, encoding="utf-8")
+        result, factory = crawl(tmp_path, tmp_path / "sites.yml")
+        assert len(rows(factory, Page)) == 10
+        with factory() as session:
+            assert session.get(CrawlRun, result.runs[0].id).stats["truncated"] is True
