@@ -19,7 +19,6 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.reactor import install_reactor
-
 from twisted.internet import task
 
 from crawler.spiders.portal import PortalSpider

@@ -234,7 +234,6 @@ def sites_validate(config_path: str) -> None:
 def demo_cmd(db_url: str | None, out_dir: str, as_of) -> None:
     """Serve the bundled demo portal on 127.0.0.1 and run the whole pipeline on it."""
     from demo.server import serve_demo
-
     from govaudit.audit import local_today
 
     as_of = as_of or local_today()

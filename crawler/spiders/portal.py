@@ -232,8 +232,7 @@ class PortalSpider(Spider):
             follow_first.extend(self._read_list_page(text, base, url, column_url, hops))
         elif kind == "other":
             yield self._document(tree, url, page.title)
-        for item in follow_first:
-            yield item
+        yield from follow_first
 
         for link in link_items:
             if link.kind in ("nav", "content"):
