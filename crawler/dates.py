@@ -20,7 +20,8 @@ _FULL = re.compile(
     rf"|\s*年\s*(?P<m2>\d{{1,2}})\s*月\s*(?P<d2>\d{{1,2}})\s*日?)"
 )
 _COMPACT = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?!\d)")
-_CN_FULL = re.compile(r"(?P<y>[〇○零Ｏ一二三四五六七八九]{4})\s*年\s*(?P<m>[一二三四五六七八九十]{1,3})\s*月"
+# After normalize() a full-width Ｏ written for 〇 is a Latin O.
+_CN_FULL = re.compile(r"(?P<y>[〇○零ＯO一二三四五六七八九]{4})\s*年\s*(?P<m>[一二三四五六七八九十]{1,3})\s*月"
                       r"\s*(?P<d>[一二三四五六七八九十]{1,3})\s*日")
 _MONTH_DAY = re.compile(
     r"(?<![\d/.\-])(?P<m>0?[1-9]|1[0-2])(?:\s*[-/.]\s*|\s*月\s*)(?P<d>0?[1-9]|[12]\d|3[01])(?:\s*日)?(?![\d/.\-])"
@@ -37,7 +38,9 @@ def _cn_number(text: str) -> int:
     if "十" not in text:
         return _CN_DIGITS.get(text, -1)
     tens, _, ones = text.partition("十")
-    return (_CN_DIGITS.get(tens, -1) if tens else 1) * 10 + (_CN_DIGITS.get(ones, -1) if ones else 0)
+    tens_value = _CN_DIGITS.get(tens, -1) if tens else 1
+    ones_value = _CN_DIGITS.get(ones, -1) if ones else 0
+    return -1 if min(tens_value, ones_value) < 0 else tens_value * 10 + ones_value
 
 
 def _make(year: int, month: int, day: int) -> dt.date | None:
@@ -49,11 +52,12 @@ def _make(year: int, month: int, day: int) -> dt.date | None:
 
 def _infer_year(month: int, day: int, as_of: dt.date | None) -> dt.date | None:
     today = as_of or dt.date.today()
-    for year in (today.year, today.year - 1):
+    # Four years back reaches the last 29 February.
+    for year in range(today.year, today.year - 5, -1):
         date = _make(year, month, day)
         if date is not None and date <= today:
             return date
-    return _make(today.year - 1, month, day)
+    return None
 
 
 def find_date(text: str | None, *, as_of: dt.date | None = None,
@@ -67,6 +71,8 @@ def find_date(text: str | None, *, as_of: dt.date | None = None,
         return None
     norm = normalize(text)
     best: tuple[int, dt.date, str] | None = None
+    # An impossible full date (2023年2月29日) must not come back as its year-less tail (2月29日).
+    impossible: list[tuple[int, int]] = []
     for pattern in (_FULL, _CN_FULL, _COMPACT):
         for match in pattern.finditer(norm):
             if pattern is _CN_FULL:
@@ -76,7 +82,9 @@ def find_date(text: str | None, *, as_of: dt.date | None = None,
                 month = match.groupdict().get("m") or match.groupdict().get("m2")
                 day = match.groupdict().get("d") or match.groupdict().get("d2")
                 date = _make(int(match["y"]), int(month), int(day))
-            if date is not None:
+            if date is None:
+                impossible.append(match.span())
+            else:
                 if best is None or match.start() < best[0]:
                     best = (match.start(), date, match.group(0).strip())
                 break
@@ -84,6 +92,8 @@ def find_date(text: str | None, *, as_of: dt.date | None = None,
         return best[1], best[2]
     if year_less:
         for match in _MONTH_DAY.finditer(norm):
+            if any(start <= match.start() < end for start, end in impossible):
+                continue
             date = _infer_year(int(match["m"]), int(match["d"]), as_of)
             if date is not None:
                 return date, match.group(0).strip()
