@@ -1,0 +1,257 @@
+"""The bundled demo portal: five loopback servers with planted defects, for `govaudit demo` and the
+end-to-end ground-truth test.
+
+Roles: ``main`` (a county government portal, UTF-8), ``gbk`` (a department site sent as GB18030 with no
+charset in its Content-Type), ``service`` (the 一网通办 host policy documents link to), ``down`` (503 to
+everything) and ``dead`` (a port that was bound and closed: connection refused).
+
+Pages are the files under ``demo/portal/<role>/``, written in UTF-8, with placeholders filled at serve
+time so that the portal is always "current" relative to an anchor date:
+
+- ``{{d:-3}}`` the anchor minus 3 days as 2024-06-25; ``{{d:-3:FMT}}`` with FMT one of ``slash``
+  (2024/6/25), ``cn`` (2024年6月25日), ``cn0`` (2024年06月25日), ``dot`` (2024.06.25), ``md`` (06-25),
+  ``y`` (its year);
+- ``{{y:-1}}`` the anchor's year minus one;
+- ``{{host:ROLE}}`` another server's ``127.0.0.1:PORT``;
+- ``{{include:PATH}}`` a shared fragment of the same role (files and folders starting with ``_`` are
+  never served themselves).
+
+``demo/portal/routes.yml`` declares what is not a file: redirects and error statuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+DEMO_DIR = Path(__file__).resolve().parent
+PORTAL_DIR = DEMO_DIR / "portal"
+ROLES = ("main", "gbk", "service", "down", "dead")
+SERVED_ROLES = ("main", "gbk", "service", "down")
+# Sent on the wire in this encoding, and with no charset in the Content-Type header.
+WIRE_ENCODING = {"gbk": "gb18030"}
+# China has had no daylight saving time since 1991: a fixed offset is Asia/Shanghai.
+CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+_CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".txt": "text/plain", ".pdf": "application/pdf",
+                  ".doc": "application/msword", ".css": "text/css"}
+_TEXT_SUFFIXES = {".html", ".htm", ".txt", ".css"}
+_PLACEHOLDER = re.compile(r"\{\{([a-z]+):([^{}]*)\}\}")
+_DATE_FORMATS = {
+    "": lambda d: d.isoformat(),
+    "slash": lambda d: f"{d.year}/{d.month}/{d.day}",
+    "cn": lambda d: f"{d.year}年{d.month}月{d.day}日",
+    "cn0": lambda d: f"{d.year}年{d.month:02d}月{d.day:02d}日",
+    "dot": lambda d: f"{d.year}.{d.month:02d}.{d.day:02d}",
+    "md": lambda d: f"{d.month:02d}-{d.day:02d}",
+    "y": lambda d: str(d.year),
+}
+
+
+def today_in_china() -> dt.date:
+    return dt.datetime.now(CHINA).date()
+
+
+def load_routes() -> dict[str, dict[str, dict[str, Any]]]:
+    """role -> path -> {status: N} | {redirect: target}; the path "*" matches every request."""
+    return yaml.safe_load((PORTAL_DIR / "routes.yml").read_text(encoding="utf-8")) or {}
+
+
+class PageRenderer:
+    """Fills the placeholders of one role's page files."""
+
+    def __init__(self, anchor: dt.date, hosts: dict[str, str]):
+        self.anchor = anchor
+        self.hosts = hosts
+
+    def render(self, role: str, text: str, depth: int = 0) -> str:
+        def fill(match: re.Match) -> str:
+            kind, arg = match.group(1), match.group(2)
+            if kind == "include":
+                if depth > 3:
+                    raise ValueError(f"includes nested too deep at {arg!r}")
+                fragment = (PORTAL_DIR / role / arg).read_text(encoding="utf-8").strip()
+                return self.render(role, fragment, depth + 1)
+            if kind == "host":
+                return self.hosts[arg]
+            if kind == "y":
+                return str(self.anchor.year + int(arg))
+            if kind == "d":
+                offset, _, fmt = arg.partition(":")
+                if fmt not in _DATE_FORMATS:
+                    raise ValueError(f"unknown date format {fmt!r} in {match.group(0)}")
+                return _DATE_FORMATS[fmt](self.anchor + dt.timedelta(days=int(offset)))
+            raise ValueError(f"unknown placeholder {match.group(0)}")
+
+        return _PLACEHOLDER.sub(fill, text)
+
+
+def resolve_file(role: str, path: str) -> Path | None:
+    """The file serving a URL path: the path itself, ``path.html``, or ``path/index.html``."""
+    root = PORTAL_DIR / role
+    parts = [p for p in unquote(path).split("/") if p]
+    if any(p.startswith((".", "_")) for p in parts):
+        return None
+    base = root.joinpath(*parts)
+    candidates = [base / "index.html"] if path.endswith("/") or not parts else [base, base / "index.html"]
+    if parts and "." not in parts[-1]:
+        candidates.insert(1, base.with_name(parts[-1] + ".html"))
+    for candidate in candidates:
+        if candidate.is_file() and candidate.resolve().is_relative_to(root.resolve()):
+            return candidate
+    return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _RoleServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._respond(send_body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._respond(send_body=False)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # a demo run prints its own progress; per-request lines would drown it
+
+    def _respond(self, send_body: bool) -> None:
+        role, portal = self.server.role, self.server.portal
+        path = urlsplit(self.path).path or "/"
+        routes = portal.routes.get(role, {})
+        special = routes.get(path) or routes.get("*")
+        if special and "redirect" in special:
+            self._send(special.get("status", 302), b"", "text/html; charset=utf-8", send_body,
+                       {"Location": special["redirect"]})
+            return
+        if special and "status" in special:
+            body = f"<html><body><h1>{special['status']}</h1></body></html>".encode()
+            self._send(special["status"], body, "text/html; charset=utf-8", send_body)
+            return
+        file = resolve_file(role, path)
+        if file is None:
+            self._send(404, b"<html><body><h1>404 Not Found</h1></body></html>", "text/html; charset=utf-8",
+                       send_body)
+            return
+        content_type = _CONTENT_TYPES.get(file.suffix.lower(), "application/octet-stream")
+        if file.suffix.lower() in _TEXT_SUFFIXES:
+            text = portal.renderer.render(role, file.read_text(encoding="utf-8"))
+            encoding = WIRE_ENCODING.get(role)
+            if encoding:
+                body = text.encode(encoding)
+            else:
+                body = text.encode("utf-8")
+                content_type += "; charset=utf-8"
+        else:
+            body = file.read_bytes()
+        self._send(200, body, content_type, send_body)
+
+    def _send(self, status: int, body: bytes, content_type: str, send_body: bool,
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+
+class _RoleServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, role: str, portal: DemoPortal):
+        self.role = role
+        self.portal = portal
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+def _dead_port() -> int:
+    """A port that was bound and closed again: connecting to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class DemoPortal:
+    """The running demo servers; use as a context manager, or call ``close()``."""
+
+    def __init__(self, anchor: dt.date):
+        self.anchor = anchor
+        self.routes = load_routes()
+        self._servers: list[_RoleServer] = []
+        self._threads: list[threading.Thread] = []
+        self.hosts: dict[str, str] = {}
+        try:
+            for role in SERVED_ROLES:
+                server = _RoleServer(role, self)
+                self._servers.append(server)
+                self.hosts[role] = f"127.0.0.1:{server.server_address[1]}"
+            self.hosts["dead"] = f"127.0.0.1:{_dead_port()}"
+        except OSError:
+            self.close()
+            raise
+        self.renderer = PageRenderer(anchor, self.hosts)
+        for server in self._servers:
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                      name=f"demo-{server.role}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def port(self, role: str) -> int:
+        return int(self.hosts[role].rsplit(":", 1)[1])
+
+    def url(self, role: str, path: str = "/") -> str:
+        return f"http://{self.hosts[role]}{path if path.startswith('/') else '/' + path}"
+
+    def _fill(self, text: str) -> str:
+        for role in ROLES:
+            text = text.replace("{" + role + "}", str(self.port(role)))
+        return text
+
+    def config_text(self) -> str:
+        """demo/sites.yml.tmpl with this run's ports."""
+        return self._fill((DEMO_DIR / "sites.yml.tmpl").read_text(encoding="utf-8"))
+
+    def write_config(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.config_text(), encoding="utf-8")
+        return path
+
+    def ground_truth(self) -> list[dict]:
+        """Every finding the audit of this portal must produce: {check, site, url, severity, note}."""
+        entries = yaml.safe_load((DEMO_DIR / "ground_truth.yml").read_text(encoding="utf-8"))
+        return [{key: self._fill(value) if isinstance(value, str) else value for key, value in entry.items()}
+                for entry in entries]
+
+    def close(self) -> None:
+        running = {thread.name for thread in self._threads}
+        for server in self._servers:
+            if f"demo-{server.role}" in running:  # shutdown() waits for a serve_forever() that must exist
+                server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers, self._threads = [], []
+
+    def __enter__(self) -> DemoPortal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def serve_demo(anchor: dt.date | None = None) -> DemoPortal:
+    """Start the demo portal on free loopback ports; pages' dates are relative to ``anchor``
+    (default: today in China)."""
+    return DemoPortal(anchor or today_in_china())

@@ -1,0 +1,256 @@
+"""The demo portal: servers on free loopback ports, dated pages, GB18030 bytes, planted failures, and a
+config and ground truth that match what is served."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import re
+import socket
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from demo.server import PORTAL_DIR, serve_demo, today_in_china
+from govaudit.config import parse_config
+from tests.conftest import ANCHOR
+
+CHECKS = {"AV01", "AV02", "AV03", "UP01", "UP02", "UP03", "UP04", "UP05",
+          "MD01", "MD02", "MD03", "MD04", "MD05", "LK01"}
+
+
+def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+    """One GET, redirects not followed."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+class _Hrefs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href and not href.startswith(("javascript:", "#", "mailto:")):
+            self.hrefs.append(href)
+
+
+def crawl(portal, role: str) -> tuple[dict[str, int | None], dict[str, set[str]]]:
+    """Every page of a role reachable from its home page, as a polite crawler sees it: robots.txt's
+    /internal/ is not fetched. Returns target -> status (None: refused) and target -> linking pages."""
+    home = portal.url(role)
+    host = urlsplit(home).netloc
+    status: dict[str, int | None] = {}
+    sources: dict[str, set[str]] = {}
+    queue = [home]
+    while queue:
+        url = queue.pop()
+        if url in status:
+            continue
+        try:
+            code, headers, body = fetch(url)
+        except ConnectionRefusedError:
+            status[url] = None
+            continue
+        if code in (301, 302):
+            # Where it lands counts; what the landing page links is read from there, not from here.
+            code = fetch(urljoin(url, headers["location"]))[0]
+            queue.append(urljoin(url, headers["location"]))
+        status[url] = code
+        if (urlsplit(url).netloc != host or code != 200 or "location" in headers
+                or not headers["content-type"].startswith("text/html")):
+            continue
+        parser = _Hrefs()
+        parser.feed(body.decode("gb18030" if role == "gbk" else "utf-8"))
+        for href in parser.hrefs:
+            target = urljoin(url, href)
+            sources.setdefault(target, set()).add(url)
+            if not urlsplit(target).path.startswith("/internal/"):
+                queue.append(target)
+    return status, sources
+
+
+def test_servers_listen_on_their_own_free_loopback_ports(demo_portal):
+    assert set(demo_portal.hosts) == {"main", "gbk", "service", "down", "dead"}
+    ports = [int(host.rsplit(":", 1)[1]) for host in demo_portal.hosts.values()]
+    assert all(host.startswith("127.0.0.1:") for host in demo_portal.hosts.values())
+    assert len(set(ports)) == 5 and 0 not in ports
+    assert demo_portal.anchor == ANCHOR
+    assert demo_portal.url("main", "/zwgk/index.html") == f"http://{demo_portal.hosts['main']}/zwgk/index.html"
+
+
+def test_default_anchor_is_today_in_china():
+    with serve_demo() as portal:
+        assert portal.anchor == today_in_china()
+
+
+def test_home_page_dates_are_relative_to_the_anchor(demo_portal):
+    status, headers, body = fetch(demo_portal.url("main"))
+    text = body.decode("utf-8")
+    assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+    assert "<span class=\"date\">2026-06-14</span>" in text  # {{d:-1}}
+    assert "[06-13]" in text  # {{d:-2:md}}
+    assert "2026/6/11" in text  # {{d:-4:slash}}
+    assert f"http://{demo_portal.hosts['service']}/item/101" in text
+    assert "{{" not in text
+
+
+def test_every_page_file_renders_with_its_placeholders_filled(demo_portal):
+    rendered = 0
+    for role in ("main", "gbk", "service"):
+        for file in (PORTAL_DIR / role).rglob("*"):
+            if file.suffix in (".html", ".txt") and not file.relative_to(PORTAL_DIR / role).parts[0].startswith("_"):
+                text = demo_portal.renderer.render(role, file.read_text(encoding="utf-8"))
+                assert "{{" not in text and "}}" not in text, file
+                rendered += 1
+    assert rendered > 80
+
+
+def test_gbk_site_sends_gb18030_bytes_without_a_charset_header(demo_portal):
+    status, headers, body = fetch(demo_portal.url("gbk"))
+    assert status == 200 and headers["content-type"] == "text/html"
+    assert "工作动态" in body.decode("gb18030")
+    assert b'<meta charset="gbk">' in body
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    # A list page that declares no charset anywhere: only sniffing can read it.
+    status, headers, body = fetch(demo_portal.url("gbk", "/gzdt/index.html"))
+    assert status == 200 and headers["content-type"] == "text/html" and b"charset" not in body.lower()
+    assert "县市场监管局开展食品安全专项检查" in body.decode("gb18030")
+
+
+def test_missing_paths_are_404_and_the_down_site_is_503(demo_portal):
+    assert fetch(demo_portal.url("main", "/no/such/page.html"))[0] == 404
+    assert fetch(demo_portal.url("main", "/_inc/header.html"))[0] == 404  # fragments are not pages
+    assert fetch(demo_portal.url("main", "/zwgk/yjgl/index.html"))[0] == 404
+    assert fetch(demo_portal.url("down"))[0] == 503
+    assert fetch(demo_portal.url("down", "/robots.txt"))[0] == 503
+    assert fetch(demo_portal.url("gbk", "/cms/oldpage.jsp?id=52"))[0] == 500
+
+
+def test_dead_host_refuses_connections(demo_portal):
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", demo_portal.port("dead")), timeout=5).close()
+
+
+def test_redirects_go_to_the_home_page_and_to_the_service_search(demo_portal):
+    status, headers, _ = fetch(demo_portal.url("main", "/zwgk/sthj/index.html"))
+    assert status == 302 and headers["location"] == "/"
+    status, headers, _ = fetch(demo_portal.url("service", "/item/126"))
+    assert status == 302 and headers["location"].startswith("/search?keyword=")
+    assert fetch(demo_portal.url("service", headers["location"]))[0] == 200
+    assert fetch(demo_portal.url("service", "/item/118"))[0] == 404
+    status, _, body = fetch(demo_portal.url("service", "/item/130"))
+    assert status == 200 and "<title>页面不存在" in body.decode("utf-8")
+    assert fetch(demo_portal.url("service", "/item/101"))[0] == 200
+
+
+def test_robots_txt_keeps_crawlers_out_of_internal_pages_the_home_page_links(demo_portal):
+    status, _, body = fetch(demo_portal.url("main", "/robots.txt"))
+    assert status == 200 and "Disallow: /internal/" in body.decode("utf-8")
+    assert 'href="/internal/oa.html"' in fetch(demo_portal.url("main"))[2].decode("utf-8")
+
+
+def test_config_text_is_a_valid_sites_file_for_the_running_ports(demo_portal, tmp_path):
+    config = parse_config(demo_portal.config_text(), "demo/sites.yml")
+    assert [site.id for site in config.sites] == ["demo-county", "demo-dept", "demo-down"]
+    county, dept, down = config.sites
+    assert county.url == demo_portal.url("main") and county.kind == "government"
+    assert county.allowed_hosts == [demo_portal.hosts["main"]]
+    assert all(site.service_hosts == [demo_portal.hosts["service"]] for site in config.sites)
+    assert {column.category for column in county.columns} == {
+        "news", "notice", "policy", "personnel", "plan", "report", "interaction", "service", "other"}
+    assert len({county.column_unit(column) for column in county.columns}) >= 3
+    assert "工作动态" not in {column.name for column in dept.columns}  # found in the menu instead
+    assert down.columns == [] and down.url == demo_portal.url("down")
+    written = demo_portal.write_config(tmp_path / "demo" / "sites.yml")
+    assert parse_config(written.read_text(encoding="utf-8")) == config
+
+
+def test_ground_truth_covers_every_check_with_the_running_ports(demo_portal):
+    truth = demo_portal.ground_truth()
+    config = parse_config(demo_portal.config_text())
+    assert {entry["check"] for entry in truth} == CHECKS
+    ports = {str(demo_portal.port(role)) for role in demo_portal.hosts}
+    for entry in truth:
+        assert set(entry) == {"check", "site", "url", "severity", "note"}
+        assert entry["site"] in {site.id for site in config.sites}
+        assert entry["severity"] in {"veto", "major", "minor"}
+        assert "{" not in entry["url"] and urlsplit(entry["url"]).port is not None
+        assert str(urlsplit(entry["url"]).port) in ports
+    keys = [(e["check"], e["site"], e["url"]) for e in truth if e["check"] not in ("MD02", "MD05")]
+    assert len(keys) == len(set(keys))
+
+
+def test_only_the_planted_links_are_broken(demo_portal):
+    truth = demo_portal.ground_truth()
+    home = demo_portal.url("main")
+    status, sources = crawl(demo_portal, "main")
+    broken = {url for url, code in status.items() if code is None or code >= 400}
+    from_home = {url for url in broken if home in sources[url]}
+    assert from_home == {e["url"] for e in truth if e["check"] == "AV02"}
+    internal = {url for url, pages in sources.items()
+                if urlsplit(url).netloc == demo_portal.hosts["main"] and pages - {home} and url in status}
+    assert broken & internal == {e["url"] for e in truth if e["check"] == "AV03" and e["site"] == "demo-county"}
+    assert len(broken & internal) / len(internal) <= 0.05  # AV03 stays per link (minor) on main
+
+    gbk_home = demo_portal.url("gbk")
+    status, sources = crawl(demo_portal, "gbk")
+    internal = {url for url, pages in sources.items()
+                if urlsplit(url).netloc == demo_portal.hosts["gbk"] and pages - {gbk_home}}
+    broken = {url for url in internal if status[url] >= 400}
+    assert {urlsplit(url).path for url in broken} == {"/cms/oldpage.jsp", "/attach/jcqd.doc"}
+    assert not any(gbk_home in sources[url] for url in broken)  # so no AV02 on the department site
+    assert len(broken) / len(internal) > 0.05  # one major AV03
+
+
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _org_code_valid(code: str) -> bool:
+    """GB 11714: the 9th character checks the first eight."""
+    check = 11 - sum(int(c, 36) * w for c, w in zip(code[:8], _ORG_WEIGHTS, strict=True)) % 11
+    return code[8] == {10: "X", 11: "0"}.get(check, str(check))
+
+
+def _uscc_valid(code: str) -> bool:
+    """GB 32100-2015: the 18th character checks the first seventeen (and characters 9–17 are an org code)."""
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
+    return code[17] == _USCC_CHARS[(31 - total % 31) % 31] and _org_code_valid(code[8:17])
+
+
+def test_unit_codes_in_index_numbers_are_valid_except_the_planted_one(demo_portal):
+    index_number = re.compile(r"\b([0-9A-HJ-NP-RTUWXY]{18}|[0-9A-Z]{9})/\d{4}-\d{5}\b")
+    invalid, seen = set(), 0
+    for role in ("main", "gbk"):
+        for file in (PORTAL_DIR / role).rglob("content_*.html"):
+            text = demo_portal.renderer.render(role, file.read_text(encoding="utf-8"))
+            for code in index_number.findall(text):
+                seen += 1
+                if not (_uscc_valid(code) if len(code) == 18 else _org_code_valid(code)):
+                    invalid.add(file.relative_to(PORTAL_DIR).as_posix())
+    assert seen > 30
+    assert invalid == {"main/zwgk/rsxx/content_6002.html"}
+
+
+def test_the_seed_pages_unit_code_passes_the_same_check():
+    # A real 索引号 (tests the check-digit code above, not the demo).
+    assert _uscc_valid("11370100004189314T") and not _uscc_valid("11370100004189314U")
+
+
+def test_closing_frees_the_ports():
+    portal = serve_demo(anchor=dt.date(2024, 6, 28))
+    port = portal.port("main")
+    portal.close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
