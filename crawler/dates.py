@@ -23,8 +23,9 @@ _COMPACT = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[
 # After normalize() a full-width Ｏ written for 〇 is a Latin O.
 _CN_FULL = re.compile(r"(?P<y>[〇○零ＯO一二三四五六七八九]{4})\s*年\s*(?P<m>[一二三四五六七八九十]{1,3})\s*月"
                       r"\s*(?P<d>[一二三四五六七八九十]{1,3})\s*日")
+# Year-less: "06-25", "6/25", "6月25日"; a dot is too often a decimal ("增长1.5%") to be read as one.
 _MONTH_DAY = re.compile(
-    r"(?<![\d/.\-])(?P<m>0?[1-9]|1[0-2])(?:\s*[-/.]\s*|\s*月\s*)(?P<d>0?[1-9]|[12]\d|3[01])(?:\s*日)?(?![\d/.\-])"
+    r"(?<![\d/.\-])(?P<m>0?[1-9]|1[0-2])(?:\s*[-/]\s*|\s*月\s*)(?P<d>0?[1-9]|[12]\d|3[01])(?:\s*日)?(?![\d/.\-%])"
 )
 
 

@@ -96,3 +96,10 @@ def test_a_document_number_next_to_a_date_does_not_hide_it():
 
 def test_normalize_turns_full_width_and_no_break_spaces_to_ascii():
     assert normalize("２０２４：\u00a0Ａ\u3000") == "2024: A "
+
+
+def test_decimals_and_percentages_are_not_year_less_dates():
+    from crawler.dates import find_date
+
+    assert find_date("全县生产总值增长1.5%") is None
+    assert find_date("同比增长3-5%") is None

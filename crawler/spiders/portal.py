@@ -63,6 +63,23 @@ def normalize_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
 
 
+def requested_url(response: Response) -> str:
+    """The URL that was asked for: after a redirect, ``response.request`` is the redirected request."""
+    redirects = response.meta.get("redirect_urls")
+    return normalize_url(redirects[0] if redirects else response.request.url)
+
+
+def clean_title(title: str | None, site_name: str) -> str | None:
+    """A page's <title> without the site name CMSs append ("标题_示范县人民政府", "标题 - 示范县")."""
+    if not title:
+        return title
+    for sep in ("_", "-", "|", "—", "－"):
+        head, found, tail = title.rpartition(sep)
+        if found and head.strip() and tail.strip() and tail.strip() in site_name + "门户网站首页":
+            return head.strip()
+    return title
+
+
 def describe_failure(failure: Failure) -> str:
     """A short, stable description of why a request got no response."""
     exc = failure.value
@@ -112,7 +129,7 @@ class PortalSpider(Spider):
         self.home = normalize_url(site.url)
         self.columns: dict[str, ColumnState] = {}
         self.list_pages: dict[str, set[str]] = {}
-        self.listed: set[str] = set()
+        self.column_entries: dict[str, set[str]] = {}
         self.parsed: set[str] = set()
         self.requested: set[str] = set()
         self.probed: set[str] = set()
@@ -178,7 +195,7 @@ class PortalSpider(Spider):
         return "other", None
 
     def parse_page(self, response: Response):
-        url = normalize_url(response.request.url)
+        url = requested_url(response)
         meta = response.meta
         hops = meta.get("hops", 0)
         self.pages_done += 1
@@ -214,6 +231,13 @@ class PortalSpider(Spider):
             return
         if not host_allowed(response.url, self.site.allowed_hosts):
             return  # redirected off the site: record it, read nothing from another host's page
+        if final_url != url and (kind not in ("column", "list") or final_url == self.home):
+            # Redirected within the site: what the page shows belongs to where it landed, which is
+            # crawled (once) in its own right; a column keeps reading its list wherever it moved.
+            request = self._page_request(final_url, hops)
+            if request is not None:
+                yield request
+            return
         base = response.url
 
         links = extract_links(text, base)
@@ -228,7 +252,7 @@ class PortalSpider(Spider):
         follow_first: list[Request] = []
         if kind == "home":
             follow_first.extend(self._read_home(text, base))
-        if kind in ("column", "list") and final_url != self.home:
+        if kind in ("column", "list"):
             follow_first.extend(self._read_list_page(text, base, url, column_url, hops))
         elif kind == "other":
             yield self._document(tree, url, page.title)
@@ -276,16 +300,25 @@ class PortalSpider(Spider):
             return
         page = read_list(text, base, as_of=self.as_of)
         column.list_pages += 1
+        # One entry once per column: "/x/" and "/x/index.html", or a CMS that serves the same records
+        # for every page number, must not count an entry twice.
+        known = self.column_entries.setdefault(column.url, set())
+        entries = []
+        for entry in page.entries:
+            entry_url = normalize_url(entry.url)
+            if entry_url not in known:
+                known.add(entry_url)
+                entries.append((entry_url, entry))
         start = column.entries
-        column.entries += len(page.entries)
+        column.entries += len(entries)
         column.reader = column.reader if column.reader and not page.entries else page.reader
         if url == column.url:
             column.placeholder = page.placeholder if not page.entries else None
             column.nav_only = not page.entries and not page.placeholder and len(page.subcolumns) >= 2
         yield ListingsItem(column_url=column.url, page_url=url, entries=[
             ListingItem(column_url=column.url, page_url=url, position=start + i, title=e.title,
-                        url=normalize_url(e.url), date=e.date, date_text=e.date_text)
-            for i, e in enumerate(page.entries)
+                        url=entry_url, date=e.date, date_text=e.date_text)
+            for i, (entry_url, e) in enumerate(entries)
         ])
         seen = self.list_pages.setdefault(column.url, {column.url})
         for next_url in page.next_pages:
@@ -300,9 +333,7 @@ class PortalSpider(Spider):
                                          again=next_url in self.requested)
             if request is not None:
                 yield request
-        for entry in page.entries:
-            entry_url = normalize_url(entry.url)
-            self.listed.add(entry_url)
+        for entry_url, _entry in entries:
             if host_allowed(entry_url, self.site.allowed_hosts):
                 request = self._page_request(entry_url, hops + 1, priority=2)
                 if request is not None:
@@ -316,7 +347,7 @@ class PortalSpider(Spider):
     def _document(self, tree, url: str, title: str | None) -> DocumentItem:
         meta = parse_metadata(tree, as_of=self.as_of)
         return DocumentItem(
-            url=url, title=meta.title or title, index_number=meta.index_number, publisher=meta.publisher,
+            url=url, title=meta.title or clean_title(title, self.site.name), index_number=meta.index_number, publisher=meta.publisher,
             written_date=meta.written_date, published_date=meta.published_date, doc_number=meta.doc_number,
             validity=meta.validity, topic=meta.topic, has_metadata=meta.found, raw=dict(meta.raw),
         )
@@ -349,7 +380,7 @@ class PortalSpider(Spider):
                 title = self._title(tree)
                 body = tree.find("body")
                 text = " ".join((body if body is not None else tree).text_content().split())[:500]
-        yield ProbeItem(url=normalize_url(response.request.url), kind=response.meta["probe_kind"],
+        yield ProbeItem(url=requested_url(response), kind=response.meta["probe_kind"],
                         status=response.status, error=None, final_url=normalize_url(response.url),
                         title=title, text=text)
 
