@@ -169,43 +169,50 @@ class _Handler(BaseHTTPRequestHandler):
 class _RoleServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, role: str, portal: DemoPortal):
+    def __init__(self, role: str, portal: DemoPortal, port: int = 0):
         self.role = role
         self.portal = portal
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
 
 
-def _dead_port() -> int:
+def _dead_port(port: int = 0) -> int:
     """A port that was bound and closed again: connecting to it is refused."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         return sock.getsockname()[1]
 
 
 class DemoPortal:
     """The running demo servers; use as a context manager, or call ``close()``."""
 
-    def __init__(self, anchor: dt.date):
+    def __init__(self, anchor: dt.date, base_port: int | None = None):
         self.anchor = anchor
         self.routes = load_routes()
         self._servers: list[_RoleServer] = []
         self._threads: list[threading.Thread] = []
         self.hosts: dict[str, str] = {}
         try:
-            for role in SERVED_ROLES:
-                server = _RoleServer(role, self)
-                self._servers.append(server)
-                self.hosts[role] = f"127.0.0.1:{server.server_address[1]}"
-            self.hosts["dead"] = f"127.0.0.1:{_dead_port()}"
+            self._bind(base_port)
         except OSError:
             self.close()
-            raise
+            if base_port is None:
+                raise
+            self._bind(None)  # the preferred ports are taken: any free ones will do
         self.renderer = PageRenderer(anchor, self.hosts)
         for server in self._servers:
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                       name=f"demo-{server.role}", daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def _bind(self, base_port: int | None) -> None:
+        """Bind every role: to base_port, base_port+1, … when given, else to free ports."""
+        for i, role in enumerate(SERVED_ROLES):
+            server = _RoleServer(role, self, base_port + i if base_port else 0)
+            self._servers.append(server)
+            self.hosts[role] = f"127.0.0.1:{server.server_address[1]}"
+        dead = _dead_port(base_port + len(SERVED_ROLES) if base_port else 0)
+        self.hosts["dead"] = f"127.0.0.1:{dead}"
 
     def port(self, role: str) -> int:
         return int(self.hosts[role].rsplit(":", 1)[1])
@@ -251,7 +258,8 @@ class DemoPortal:
         self.close()
 
 
-def serve_demo(anchor: dt.date | None = None) -> DemoPortal:
-    """Start the demo portal on free loopback ports; pages' dates are relative to ``anchor``
-    (default: today in China)."""
-    return DemoPortal(anchor or today_in_china())
+def serve_demo(anchor: dt.date | None = None, base_port: int | None = None) -> DemoPortal:
+    """Start the demo portal on loopback; pages' dates are relative to ``anchor`` (default: today in
+    China). Ports are free ones, or ``base_port`` and the next few when they are free: ``govaudit demo``
+    asks for fixed ones so that findings keep their fingerprints from one demo run to the next."""
+    return DemoPortal(anchor or today_in_china(), base_port)

@@ -230,17 +230,19 @@ def sites_validate(config_path: str) -> None:
 @main.command("demo")
 @db_option
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--port", "base_port", default=18600, show_default=True,
+              help="first of the loopback ports the demo portal prefers (free ones if taken)")
 @as_of_option
-def demo_cmd(db_url: str | None, out_dir: str, as_of) -> None:
+def demo_cmd(db_url: str | None, out_dir: str, base_port: int, as_of) -> None:
     """Serve the bundled demo portal on 127.0.0.1 and run the whole pipeline on it."""
     from demo.server import serve_demo
     from govaudit.audit import local_today
 
     as_of = as_of or local_today()
-    with serve_demo(anchor=as_of) as portal:
+    with serve_demo(anchor=as_of, base_port=base_port) as portal:
         config_path = portal.write_config(Path("var/demo/sites.yml"))
-        err.print(f"demo portal: {', '.join(portal.url(role) for role in ('main', 'gbk', 'service'))}",
-                  highlight=False)
+        sites = ", ".join(portal.url(role) for role in ("main", "gbk", "service"))
+        err.print(f"demo portal: {sites}", highlight=False, soft_wrap=True)
         result = _progress_run(config_path=str(config_path), db_url=db_url, out_dir=out_dir, as_of=as_of)
     _summarise(result)
     sys.exit(0 if result.report else _exit_code(result))

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,9 +27,20 @@ class FindingLike(Protocol):
     key: str
 
 
-def fingerprint(site_id: str, check: str, url: str, column: str | None, key: str = "") -> str:
+def site_relative(url: str, home: str | None) -> str:
+    """A URL on the site's own host without scheme and host, so a move to HTTPS keeps fingerprints."""
+    if not home:
+        return url
+    parts, site = urlsplit(url), urlsplit(home)
+    if parts.netloc.lower() != site.netloc.lower() or not parts.netloc:
+        return url
+    return urlunsplit(("", "", parts.path or "/", parts.query, ""))
+
+
+def fingerprint(site_id: str, check: str, url: str, column: str | None, key: str = "",
+                home: str | None = None) -> str:
     """Stable for the same defect across runs: no dates, counts or wording go into it."""
-    raw = "\x1f".join([site_id, check, url, column or "", key])
+    raw = "\x1f".join([site_id, check, site_relative(url, home), column or "", site_relative(key, home)])
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
 
 
@@ -66,6 +78,7 @@ def record_findings(
     now = run.started_at
     deadline = add_working_days(run.as_of, deadline_working_days)
     before = previous_run(session, run)
+    home = (run.site_config or {}).get("url")
     earlier: dict[str, FindingRecord] = {}
     if before is not None:
         for rec in session.scalars(select(FindingRecord).where(FindingRecord.crawl_run_id == before.id)):
@@ -74,7 +87,7 @@ def record_findings(
     records: list[FindingRecord] = []
     seen: set[str] = set()
     for f in findings:
-        fp = fingerprint(run.site_id, f.check, f.url, f.column, f.key)
+        fp = fingerprint(run.site_id, f.check, f.url, f.column, f.key, home)
         if fp in seen:  # the same defect reported twice by one check: keep the first
             continue
         seen.add(fp)

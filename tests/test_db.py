@@ -94,3 +94,13 @@ def test_the_deadline_counts_working_days():
     friday = dt.date(2026, 6, 12)
     assert add_working_days(friday, 1) == dt.date(2026, 6, 15)
     assert add_working_days(friday, 10) == dt.date(2026, 6, 26)
+
+
+def test_a_move_to_https_keeps_fingerprints_but_other_hosts_do_not():
+    from govaudit.findings import fingerprint
+
+    home = "http://www.example.gov.cn/"
+    same = fingerprint("s", "UP04", "http://www.example.gov.cn/col/1/", "c", home=home)
+    assert same == fingerprint("s", "UP04", "https://www.example.gov.cn/col/1/", "c", home="https://www.example.gov.cn/")
+    assert same != fingerprint("s", "UP04", "http://other.gov.cn/col/1/", "c", home=home)
+    assert same != fingerprint("s", "UP04", "http://www.example.gov.cn/col/2/", "c", home=home)
