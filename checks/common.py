@@ -14,6 +14,8 @@ ERROR_WORDS = {
     "dns lookup failed": "域名解析失败",
     "connection refused": "连接被拒绝",
     "connection lost": "连接中断",
+    "response too large or cancelled": "页面过大或下载被取消",
+    "tls error": "HTTPS 证书或加密连接错误",
 }
 
 

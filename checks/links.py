@@ -67,13 +67,17 @@ class LK01(Check):
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = {column.url: column for column in ctx.columns()}
         sources: dict[str, tuple[str, Any]] = {}  # page URL -> (label, column)
+        titles: dict[str, str] = {}  # the document's own title: <title> often carries the site name
         for doc in ctx.documents():
+            if doc.title:
+                titles[doc.url] = doc.title
             column = columns.get(doc.column_url or "")
             if column is not None and column.category == "policy":
                 sources[doc.url] = (f"政策文件《{doc.title}》" if doc.title else f"政策文件 {doc.url}", column)
         for page in ctx.pages():
             if page.title and "解读" in page.title and page.url not in sources:
-                sources[page.url] = (f"解读《{page.title}》", columns.get(page.column_url or ""))
+                title = titles.get(page.url, page.title)
+                sources[page.url] = (f"解读《{title}》", columns.get(page.column_url or ""))
         seen: set[tuple[str, str]] = set()
         for link in ctx.links(Link.kind == "service"):
             if link.from_url not in sources or (link.from_url, link.to_url) in seen:

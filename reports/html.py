@@ -73,6 +73,10 @@ _STAT_KEYS = {
     "duration": ("duration", "duration_s", "duration_seconds", "elapsed", "elapsed_s"),
 }
 _STAT_LABELS = {"pages": "抓取页面数", "errors": "出错页面数", "duration": "耗时"}
+# The crawler's other statistics, as an auditor names them; row counts are for developers, not shown.
+_OTHER_STAT_LABELS = {"columns": "栏目数", "probes": "探测的服务与外部链接数", "robots_blocked": "robots.txt 禁止抓取数",
+                      "truncated": "达到抓取上限", "close_reason": "抓取结束原因", "check_errors": "检查程序出错"}
+_HIDDEN_STATS = {"rows"}
 RUN_STATUS_LABELS = {"running": "进行中", "crawled": "已抓取", "completed": "已完成", "failed": "失败"}
 VERDICT_LABELS = {"pass": "合格", "fail": "单项否决不合格", "incomplete": "检查未完成"}
 
@@ -235,7 +239,8 @@ class SiteReport:
 
     @property
     def verdict(self) -> str:
-        if self.run.status != "completed":
+        # A site whose home page failed could not be looked at: that is no pass.
+        if self.run.status != "completed" or any(f.check == "AV01" for f in self.active):
             return "incomplete"
         return "fail" if any(item.result == "fail" for item in self.scorecard) else "pass"
 
@@ -304,7 +309,10 @@ def _stats(run: CrawlRun) -> list[tuple[str, str]]:
             rows.append((_STAT_LABELS[what], _duration(value) if what == "duration" else _text(value)))
         elif what == "duration" and run.finished_at and run.started_at:
             rows.append((_STAT_LABELS[what], _duration((run.finished_at - run.started_at).total_seconds())))
-    rows.extend((str(key), _text(value)) for key, value in sorted(stats.items(), key=lambda kv: str(kv[0])))
+    if stats.get("close_reason") == "finished":
+        stats.pop("close_reason")
+    rows.extend((_OTHER_STAT_LABELS.get(str(key), str(key)), _text(value))
+                for key, value in sorted(stats.items(), key=lambda kv: str(kv[0])) if key not in _HIDDEN_STATS)
     return rows
 
 

@@ -156,3 +156,15 @@ def test_the_page_limit_bounds_the_crawl(tmp_path):
         assert len(rows(factory, Page)) == 10
         with factory() as session:
             assert session.get(CrawlRun, result.runs[0].id).stats["truncated"] is True
+
+
+def test_a_refused_connection_is_stored_in_plain_words(tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # bound then closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    with MockServer({"/": Reply(page(f'<a href="http://{dead}/">旧版网站</a>'))}) as server:
+        _, factory = crawl(tmp_path, write_config(tmp_path, server))
+        [probe] = rows(factory, Probe)
+        assert (probe.kind, probe.status, probe.error) == ("external", None, "connection refused")

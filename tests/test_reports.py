@@ -92,6 +92,16 @@ def test_failed_crawl_is_not_judged(session, tmp_path):
     assert "结论： 合格" not in edu
 
 
+def test_a_site_whose_home_page_failed_is_not_judged_a_pass(session, tmp_path):
+    runs = build_two_runs(session)
+    add_finding(session, runs["edu"], "AV01", "major", "new", "首页无法访问（HTTP 503）",
+                url="https://jyj.xingguo.gov.cn/")
+    session.commit()
+    edu = text_of(site_section(render(session, tmp_path, [runs["edu"]]), EDU))
+    assert "检查未完成" in edu
+    assert "结论： 合格" not in edu
+
+
 def test_report_lists_findings_by_check_and_by_column(session, tmp_path):
     build_two_runs(session)
     county = site_section(render(session, tmp_path), COUNTY)

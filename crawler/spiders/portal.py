@@ -18,7 +18,6 @@ import lxml.html
 from scrapy import Request, Spider
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from twisted.internet import error as neterror
 from twisted.python.failure import Failure
 
 from crawler.encoding import decode_body
@@ -80,21 +79,27 @@ def clean_title(title: str | None, site_name: str) -> str | None:
     return title
 
 
+_FAILURES = (
+    # Scrapy 2.13+ wraps Twisted's errors in its own; older ones raise Twisted's directly.
+    ("DNS lookup failed", ("CannotResolveHostError", "DNSLookupError")),
+    ("timeout", ("DownloadTimeoutError", "TimeoutError", "TCPTimedOutError")),
+    ("connection refused", ("DownloadConnectionRefusedError", "ConnectionRefusedError")),
+    ("response too large or cancelled", ("DownloadCancelledError", "CancelledError")),
+    ("connection lost", ("ResponseDataLossError", "ConnectionLost", "ConnectionDone", "ResponseFailed",
+                         "ResponseNeverReceived")),
+    ("TLS error", ("SSLError", "TLSError")),
+)
+
+
 def describe_failure(failure: Failure) -> str:
-    """A short, stable description of why a request got no response."""
+    """A short, stable description of why a request got no response (checks match these words)."""
     exc = failure.value
-    if isinstance(exc, neterror.DNSLookupError):
-        return "DNS lookup failed"
-    if isinstance(exc, neterror.TimeoutError | neterror.TCPTimedOutError):
-        return "timeout"
-    if isinstance(exc, neterror.ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, neterror.ConnectionLost | neterror.ConnectionDone):
-        return "connection lost"
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    for reason, classes in _FAILURES:
+        if names.intersection(classes):
+            return reason
     name = type(exc).__name__
     text = str(exc).strip()
-    if name == "CancelledError" or "maxsize" in text.lower():
-        return "response too large or cancelled"
     return f"{name}: {text}"[:300] if text else name
 
 
