@@ -168,3 +168,57 @@ def test_a_refused_connection_is_stored_in_plain_words(tmp_path):
         _, factory = crawl(tmp_path, write_config(tmp_path, server))
         [probe] = rows(factory, Probe)
         assert (probe.kind, probe.status, probe.error) == ("external", None, "connection refused")
+
+
+def _kill_children() -> None:
+    """SIGKILL this process's children (the crawler), as an OOM killer or an operator would."""
+    import os
+    import signal
+
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            os.kill(int(stat.parent.name), signal.SIGKILL)
+
+
+def test_a_killed_crawl_is_marked_failed_and_earlier_runs_stay_intact(tmp_path):
+    import threading
+
+    from govaudit.findings import finding_dict, run_findings, select_runs
+
+    hang = threading.Event()
+
+    def home(count: int) -> Reply:
+        if count == 2:  # the second run's home page never answers until released
+            hang.wait(timeout=60)
+        return Reply(page('<a href="/gone.html">旧页面</a>'))
+
+    with MockServer({"/": home}) as server:
+        config = write_config(tmp_path, server)
+        db = f"sqlite:///{tmp_path}/audit.db"
+        first = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs")
+        factory = open_database(db)
+        with factory() as session:
+            before = [finding_dict(f) for f in run_findings(session, select_runs(session))]
+        assert sorted((f["check"], f["status"]) for f in before) == [("AV02", "new"), ("UP01", "new")]
+
+        killed = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
+                     progress=lambda event: _kill_children())
+        hang.set()
+        [crawl_run] = killed.runs
+        assert crawl_run.status == "failed" and "exit code -9" in crawl_run.error
+        assert killed.failed == {"mock": crawl_run.error}
+        with factory() as session:
+            latest = select_runs(session)
+            assert [r.id for r in latest] == [first.runs[0].id]
+            assert [finding_dict(f) for f in run_findings(session, latest)] == before
+
+        again = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs")
+        with factory() as session:
+            after = [finding_dict(f) for f in run_findings(session, again.runs)]
+        assert sorted((f["check"], f["status"], f["fingerprint"]) for f in after) == sorted(
+            (f["check"], "open", f["fingerprint"]) for f in before)

@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import re
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -103,26 +102,6 @@ def describe_failure(failure: Failure) -> str:
     return f"{name}: {text}"[:300] if text else name
 
 
-@dataclass
-class ColumnState:
-    name: str
-    url: str
-    category: str
-    category_guessed: bool
-    unit: str | None
-    source: str
-    status: int | None = None
-    error: str | None = None
-    final_url: str | None = None
-    entries: int = 0
-    list_pages: int = 0
-    placeholder: str | None = None
-    nav_only: bool = False
-    reader: str | None = None
-    truncated: bool = False
-    fetched: bool = False
-
-
 class PortalSpider(Spider):
     name = "portal"
 
@@ -132,7 +111,7 @@ class PortalSpider(Spider):
         self.run_id = run_id
         self.as_of = as_of
         self.home = normalize_url(site.url)
-        self.columns: dict[str, ColumnState] = {}
+        self.columns: dict[str, ColumnItem] = {}
         self.list_pages: dict[str, set[str]] = {}
         self.column_entries: dict[str, set[str]] = {}
         self.parsed: set[str] = set()
@@ -145,7 +124,7 @@ class PortalSpider(Spider):
         self.started = time.monotonic()
         for column in site.columns:
             url = normalize_url(column.url)
-            self.columns[url] = ColumnState(
+            self.columns[url] = ColumnItem(
                 name=column.name, url=url, category=column.category, category_guessed=False,
                 unit=column.unit or site.unit, source="config",
             )
@@ -215,7 +194,6 @@ class PortalSpider(Spider):
         )
         column = self.columns.get(column_url) if kind == "column" else None
         if column is not None:
-            column.fetched = True
             column.status, column.final_url = response.status, final_url
         if response.status >= 400:
             self.errors += 1
@@ -293,7 +271,7 @@ class PortalSpider(Spider):
         if _NON_HTML_SUFFIX.search(urlsplit(url).path):
             return None
         category = guess_category(name)
-        self.columns[url] = ColumnState(
+        self.columns[url] = ColumnItem(
             name=name, url=url, category=category, category_guessed=True, unit=self.site.unit, source="nav",
         )
         # Already fetched in another role: fetch it again as the column it turned out to be.
@@ -370,7 +348,6 @@ class PortalSpider(Spider):
         kind, column_url = self.role_of(url, request.meta)
         column = self.columns.get(column_url) if kind == "column" else None
         if column is not None:
-            column.fetched = True
             column.error = reason
         yield PageItem(url=url, final_url=None, status=None, error=reason, depth=request.meta.get("hops", 0),
                        kind=kind, column_url=column_url)
@@ -417,13 +394,9 @@ class PortalSpider(Spider):
 
     # --- what the pipeline reads at close -----------------------------------------------------
     def column_items(self) -> list[ColumnItem]:
-        items = []
-        for state in self.columns.values():
-            values = {k: v for k, v in state.__dict__.items() if k != "fetched"}
-            if not state.fetched and state.error is None and state.status is None:
-                values["error"] = "not fetched (crawl limits or robots.txt)"
-            items.append(ColumnItem(**values))
-        return items
+        """Every column; one never fetched (limits, robots.txt) has neither status nor error, so no
+        check can mistake it for an unreachable or blank one."""
+        return list(self.columns.values())
 
     def crawl_stats(self) -> dict[str, Any]:
         return {
