@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install browser clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,11 +13,17 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-demo: install
+# Debian's Chromium renders pages that build their lists in JavaScript (never `playwright install`).
+browser:
+	@test -x /usr/bin/chromium || command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+demo: install browser
 	$(VENV)/bin/govaudit demo
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-test: install
+test: install browser
 	$(PY) -m pytest -q; code=$$?; \
 	if [ $$code -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$code
 

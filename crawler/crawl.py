@@ -22,11 +22,31 @@ from scrapy.utils.reactor import install_reactor
 from twisted.internet import task
 
 from crawler.spiders.portal import PortalSpider
+from govaudit.browser import chromium_path, launch_options
 from govaudit.config import Config, SiteConfig, load_config
 
 
-def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str, run_id: int) -> Settings:
-    """Scrapy settings for one site: its limits, robots switch, and where to store."""
+def wants_browser(site: SiteConfig) -> bool:
+    return site.render != "static" or any(column.render in ("js", "auto") for column in site.columns)
+
+
+def browser_settings(site: SiteConfig) -> dict:
+    """scrapy-playwright as the download handler: requests marked for the browser go through Chromium,
+    every other request through Scrapy's own handler. The browser starts on the first such request."""
+    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    return {
+        "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": launch_options(site.limits.timeout),
+        "PLAYWRIGHT_MAX_CONTEXTS": 2,
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": site.limits.concurrency,
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": site.limits.timeout * 1000,
+    }
+
+
+def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str, run_id: int,
+                  browser: bool = False) -> Settings:
+    """Scrapy settings for one site: its limits, robots switch, browser, and where to store."""
     settings = base.copy()
     limits = site.limits
     contact = f"; +{config.crawler.contact}" if config.crawler.contact else ""
@@ -43,6 +63,8 @@ def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str,
         },
         priority="spider",
     )
+    if browser:
+        settings.setdict(browser_settings(site), priority="spider")
     return settings
 
 
@@ -59,9 +81,14 @@ def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, pro
 
     for site_id, run_id in runs.items():
         site = config.site(site_id)
-        crawler = Crawler(PortalSpider, site_settings(base, config, site, db_url, run_id))
+        browser = wants_browser(site) and chromium_path() is not None
+        if wants_browser(site) and not browser:
+            logging.getLogger(__name__).warning(
+                "%s: render %s asks for a browser, but no Chromium was found: reading HTML only",
+                site.id, site.render)
+        crawler = Crawler(PortalSpider, site_settings(base, config, site, db_url, run_id, browser))
         crawler.signals.connect(opened, signal=signals.spider_opened, weak=False)
-        process.crawl(crawler, site=site, run_id=run_id, as_of=as_of)
+        process.crawl(crawler, site=site, run_id=run_id, as_of=as_of, browser=browser)
     if progress:
         def report() -> None:
             for site_id, spider in spiders.items():

@@ -104,3 +104,4 @@ class ColumnItem:
     nav_only: bool = False
     reader: str | None = None
     truncated: bool = False
+    rendered_by_js: bool = False

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -174,6 +175,8 @@ class Column(Base):
     nav_only: Mapped[bool] = mapped_column(Boolean, default=False)
     reader: Mapped[str | None] = mapped_column(String(40))  # which list reader served it
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)  # pagination bound reached
+    # Read again in a browser because its HTML listed nothing but carried scripts (render: auto/js).
+    rendered_by_js: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Listing(Base):
@@ -213,6 +216,21 @@ class Document(Base):
     topic: Mapped[str | None] = mapped_column(String(200))  # 主题分类
     has_metadata: Mapped[bool] = mapped_column(Boolean, default=False)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # every label/value pair as found
+
+
+class Screenshot(Base):
+    """A page as a browser showed it, kept as evidence of a finding (PNG bytes, so it travels with
+    the database to whoever writes the report)."""
+
+    __tablename__ = "screenshot"
+    __table_args__ = (UniqueConstraint("crawl_run_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    error: Mapped[str | None] = mapped_column(Text)  # why no picture could be taken
+    taken_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class FindingRecord(Base):

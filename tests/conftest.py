@@ -40,3 +40,16 @@ def pg_url():
     with engine.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium; in CI a missing browser fails the test (CI installs it)."""
+    from govaudit.browser import chromium_path
+
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required in CI: .ci/run installs Debian's 'chromium'")
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    return path

@@ -222,3 +222,60 @@ def test_a_killed_crawl_is_marked_failed_and_earlier_runs_stay_intact(tmp_path):
             after = [finding_dict(f) for f in run_findings(session, again.runs)]
         assert sorted((f["check"], f["status"], f["fingerprint"]) for f in after) == sorted(
             (f["check"], "open", f["fingerprint"]) for f in before)
+
+
+SCRIPTED_LIST = """<div class="list" id="list"></div>
+<script>
+  var data = [{"t": "关于开展2026年安全生产大检查的通知", "u": "/art/a1.html", "d": "2026-06-12"},
+              {"t": "关于做好防汛工作的通知", "u": "/art/a2.html", "d": "2026-06-01"}];
+  document.getElementById("list").innerHTML = "<ul>" + data.map(function (r) {
+    return '<li><a href="' + r.u + '">' + r.t + '</a><span>' + r.d + '</span></li>';
+  }).join("") + "</ul>";
+</script>"""
+
+
+def test_auto_renders_only_the_column_whose_html_lists_nothing_but_carries_scripts(tmp_path, chromium):
+    nav = ('<div class="nav"><a href="/">首页</a><a href="/col/scripted/">通知公告</a>'
+           '<a href="/col/static/">工作动态</a><a href="/col/empty/">财政预算</a></div>')
+    static_list = ('<ul class="list"><li><a href="/art/s1.html">全县召开安全生产工作会议</a><span>2026-06-10</span>'
+                   '</li><li><a href="/art/s2.html">县长调研重点项目建设</a><span>2026-06-08</span></li></ul>')
+    empty = '<div class="list" id="list"></div><script>document.title = "财政预算";</script><p>暂无信息</p>'
+    routes = {"/": Reply(page(nav)), "/col/scripted/": Reply(page(nav + SCRIPTED_LIST, "通知公告")),
+              "/col/static/": Reply(page(nav + static_list, "工作动态")),
+              "/col/empty/": Reply(page(nav + empty, "财政预算"))}
+    routes |= {f"/art/{name}.html": Reply(page("<p>正文</p>")) for name in ("a1", "a2", "s1", "s2")}
+    with MockServer(routes) as server:
+        result, factory = crawl(tmp_path, write_config(tmp_path, server))
+        columns = {c.name: c for c in rows(factory, Column)}
+        assert (columns["通知公告"].entries, columns["通知公告"].rendered_by_js) == (2, True)
+        assert (columns["工作动态"].entries, columns["工作动态"].rendered_by_js) == (2, False)
+        assert (columns["财政预算"].entries, columns["财政预算"].rendered_by_js) == (0, True)
+        assert columns["财政预算"].placeholder == "暂无信息"
+        scripted = rows(factory, Listing, Listing.column_url == columns["通知公告"].url)
+        assert [(e.title, e.date) for e in scripted] == [("关于开展2026年安全生产大检查的通知", dt.date(2026, 6, 12)),
+                                                         ("关于做好防汛工作的通知", dt.date(2026, 6, 1))]
+        assert server.hits["/art/a1.html"] == 1  # entries found in the browser are crawled like any other
+        [page_row] = rows(factory, Page, Page.url == columns["通知公告"].url)
+        assert page_row.rendered_by_js is True
+        added = rows(factory, Link, Link.from_url == columns["通知公告"].url, Link.to_url == server.url("/art/a1.html"))
+        assert len(added) == 1
+        nav_links = rows(factory, Link, Link.from_url == columns["通知公告"].url, Link.to_url == server.url("/"))
+        assert len(nav_links) == 1  # read twice, stored once
+        with factory() as session:
+            stats = session.get(CrawlRun, result.runs[0].id).stats
+        assert stats["rendered_pages"] == 2 and stats["render_seconds"] > 0 and stats["render_errors"] == 0
+
+
+def test_static_render_never_starts_a_browser(tmp_path):
+    routes = {"/": Reply(page('<div class="nav"><a href="/">首页</a><a href="/col/s/">通知公告</a>'
+                              '<a href="/col/t/">工作动态</a></div>')),
+              "/col/s/": Reply(page(SCRIPTED_LIST, "通知公告"))}
+    with MockServer(routes) as server:
+        config = write_config(tmp_path, server).read_text(encoding="utf-8").replace(
+            "    unit: 办公室\n", "    unit: 办公室\n    render: static\n")
+        (tmp_path / "sites.yml").write_text(config, encoding="utf-8")
+        result, factory = crawl(tmp_path, tmp_path / "sites.yml")
+        column = [c for c in rows(factory, Column) if c.name == "通知公告"][0]
+        assert (column.entries, column.rendered_by_js) == (0, False)
+        with factory() as session:
+            assert session.get(CrawlRun, result.runs[0].id).stats["rendered_pages"] == 0

@@ -104,3 +104,29 @@ def test_a_move_to_https_keeps_fingerprints_but_other_hosts_do_not():
     assert same == fingerprint("s", "UP04", "https://www.example.gov.cn/col/1/", "c", home="https://www.example.gov.cn/")
     assert same != fingerprint("s", "UP04", "http://other.gov.cn/col/1/", "c", home=home)
     assert same != fingerprint("s", "UP04", "http://www.example.gov.cn/col/2/", "c", home=home)
+
+
+def test_a_database_of_the_first_schema_is_migrated_with_its_rows(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from govaudit.db import alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO site (id, name, url, kind) VALUES ('s', 'n', 'http://s.test/', 'department')"))
+        conn.execute(text("INSERT INTO audit_run (id, started_at, as_of, status) VALUES (1, '2026-01-01', '2026-01-01', 'completed')"))
+        conn.execute(text("INSERT INTO crawl_run (id, audit_run_id, site_id, started_at, as_of, status) "
+                          "VALUES (1, 1, 's', '2026-01-01', '2026-01-01', 'completed')"))
+        conn.execute(text("INSERT INTO site_column (crawl_run_id, name, url, category, category_guessed, source, "
+                          "entries, list_pages, nav_only, truncated) VALUES (1, 'c', 'http://s.test/c', 'news', 0, "
+                          "'config', 3, 1, 0, 0)"))
+    factory = open_database(url)
+    with factory() as session:
+        from govaudit.models import Column
+
+        [column] = session.query(Column).all()
+        assert (column.entries, column.rendered_by_js) == (3, False)
+    assert schema_diff(factory) == []

@@ -102,18 +102,60 @@ def describe_failure(failure: Failure) -> str:
     return f"{name}: {text}"[:300] if text else name
 
 
+_SCRIPT = re.compile(r"<script\b", re.I)
+PAGES_PER_CONTEXT = 20
+NETWORK_IDLE_MS = 5000
+
+
+class ContextPool:
+    """Browser contexts for rendering, recycled: after ``pages`` pages a context takes no new ones,
+    and it is closed once its last page is (pages are always closed before their context)."""
+
+    def __init__(self, pages: int):
+        self.pages = pages
+        self.serial = 0
+        self.assigned = 0
+        self.open: dict[str, int] = {}
+
+    @property
+    def current(self) -> str:
+        return f"render-{self.serial}"
+
+    def meta(self) -> dict[str, Any]:
+        """The request meta that sends a request through the browser, in the current context."""
+        if self.assigned >= self.pages:
+            self.serial += 1
+            self.assigned = 0
+        self.assigned += 1
+        name = self.current
+        self.open[name] = self.open.get(name, 0) + 1
+        return {"playwright": True, "playwright_include_page": True, "playwright_context": name,
+                "playwright_page_goto_kwargs": {"wait_until": "load"}}
+
+    def done(self, name: str) -> bool:
+        """A page of context ``name`` is finished; True when the context should now be closed."""
+        self.open[name] = self.open.get(name, 1) - 1
+        if self.open[name] <= 0 and name != self.current:
+            del self.open[name]
+            return True
+        return False
+
+
 class PortalSpider(Spider):
     name = "portal"
 
-    def __init__(self, site: SiteConfig, run_id: int, as_of: dt.date, **kwargs: Any):
+    def __init__(self, site: SiteConfig, run_id: int, as_of: dt.date, browser: bool = False, **kwargs: Any):
         super().__init__(name=self.name, **kwargs)
         self.site = site
+        # Whether a browser (scrapy-playwright + Chromium) is wired in for this crawl.
+        self.browser = browser
         self.run_id = run_id
         self.as_of = as_of
         self.home = normalize_url(site.url)
         self.columns: dict[str, ColumnItem] = {}
         self.list_pages: dict[str, set[str]] = {}
         self.column_entries: dict[str, set[str]] = {}
+        self.pages_read: dict[str, set[str]] = {}
         self.parsed: set[str] = set()
         self.requested: set[str] = set()
         self.probed: set[str] = set()
@@ -122,8 +164,15 @@ class PortalSpider(Spider):
         self.errors = 0
         self.robots_blocked = 0
         self.started = time.monotonic()
+        self.render_modes: dict[str, str] = {}
+        self.static_links: dict[str, set[str]] = {}  # pages read again in the browser: links seen before
+        self.rendered = 0
+        self.render_errors = 0
+        self.render_seconds = 0.0
+        self.contexts = ContextPool(PAGES_PER_CONTEXT)
         for column in site.columns:
             url = normalize_url(column.url)
+            self.render_modes[url] = column.render or site.render
             self.columns[url] = ColumnItem(
                 name=column.name, url=url, category=column.category, category_guessed=False,
                 unit=column.unit or site.unit, source="config",
@@ -131,24 +180,37 @@ class PortalSpider(Spider):
 
     # --- requests ---------------------------------------------------------------------------
     async def start(self):
-        yield self._page_request(self.home, hops=0, priority=10)
+        yield self._page_request(self.home, hops=0, priority=10, render=self.site.render == "js")
         for url in self.columns:
-            request = self._page_request(url, hops=1, priority=5)
+            request = self._page_request(url, hops=1, priority=5, render=self.render_mode(url) == "js")
             if request is not None:
                 yield request
 
+    def render_mode(self, column_url: str | None) -> str:
+        """static | js | auto for a column (its own setting, else the site's)."""
+        return self.render_modes.get(column_url or "", self.site.render)
+
     def _page_request(self, url: str, hops: int, *, list_of: str | None = None, priority: int = 0,
-                      again: bool = False) -> Request | None:
+                      again: bool = False, render: bool = False) -> Request | None:
         if url in self.requested and not again:
             return None
         if len(self.requested) >= self.site.limits.pages and url not in self.requested:
             self.truncated = True
             return None
         self.requested.add(url)
-        return Request(
-            url, callback=self.parse_page, errback=self.page_failed, priority=priority, dont_filter=True,
-            meta={"hops": hops, "list_of": list_of, "download_slot": host_of(url)},
-        )
+        meta: dict[str, Any] = {"hops": hops, "list_of": list_of, "download_slot": host_of(url)}
+        if render and self.browser:
+            meta.update(self.contexts.meta())
+        return Request(url, callback=self.parse_page, errback=self.page_failed, priority=priority,
+                       dont_filter=True, meta=meta)
+
+    def _render_again(self, url: str, hops: int, list_of: str | None, links: set[str]) -> Request:
+        """The same page once more, in the browser (render: auto found nothing in its HTML)."""
+        self.static_links[url] = links
+        meta: dict[str, Any] = {"hops": hops, "list_of": list_of, "download_slot": host_of(url),
+                                "rerender": True, **self.contexts.meta()}
+        return Request(url, callback=self.parse_page, errback=self.render_failed, priority=3, dont_filter=True,
+                       meta=meta)
 
     def _probe_request(self, url: str, kind: str) -> Request | None:
         if url in self.probed or len(self.probed) >= self.site.limits.pages:
@@ -178,11 +240,14 @@ class PortalSpider(Spider):
             return "list", meta["list_of"]
         return "other", None
 
-    def parse_page(self, response: Response):
+    async def parse_page(self, response: Response):
         url = requested_url(response)
         meta = response.meta
         hops = meta.get("hops", 0)
-        self.pages_done += 1
+        rendered = await self._rendered_html(response)
+        rerender = bool(meta.get("rerender"))
+        if not rerender:
+            self.pages_done += 1
         self.parsed.add(url)
         kind, column_url = self.role_of(url, meta)
         final_url = normalize_url(response.url)
@@ -190,7 +255,7 @@ class PortalSpider(Spider):
         page = PageItem(
             url=url, final_url=final_url, status=response.status, content_type=content_type,
             content_hash=hashlib.sha1(response.body).hexdigest(), size=len(response.body),
-            depth=hops, kind=kind, column_url=column_url,
+            depth=hops, kind=kind, column_url=column_url, rendered_by_js=rendered is not None,
         )
         column = self.columns.get(column_url) if kind == "column" else None
         if column is not None:
@@ -203,9 +268,13 @@ class PortalSpider(Spider):
         if not self._is_html(response, content_type):
             yield page
             return
-        decoded = decode_body(response.body, content_type)
-        page.encoding, page.encoding_source = decoded.encoding, decoded.source
-        text = decoded.text
+        if rendered is not None:
+            text = rendered
+            page.encoding, page.encoding_source = "utf-8", "browser"
+        else:
+            decoded = decode_body(response.body, content_type)
+            page.encoding, page.encoding_source = decoded.encoding, decoded.source
+            text = decoded.text
         tree = self._tree(text)
         if tree is not None:
             page.title = self._title(tree)
@@ -229,6 +298,9 @@ class PortalSpider(Spider):
                      kind=self.link_kind(link.url, link.in_nav))
             for link in links
         ]
+        if rerender:  # the links its HTML had are stored already; keep those the scripts added
+            known = self.static_links.pop(url, set())
+            link_items = [link for link in link_items if link.to_url not in known]
         if link_items:
             yield LinksItem(from_url=url, links=link_items)
 
@@ -236,10 +308,12 @@ class PortalSpider(Spider):
         if kind == "home":
             follow_first.extend(self._read_home(text, base))
         if kind in ("column", "list"):
-            follow_first.extend(self._read_list_page(text, base, url, column_url, hops))
+            follow_first.extend(self._read_list_page(text, base, url, column_url, hops, rendered is not None,
+                                                     {link.to_url for link in link_items}))
         elif kind == "other":
             yield self._document(tree, url, page.title)
-        yield from follow_first
+        for item in follow_first:  # an async generator has no "yield from"
+            yield item
 
         for link in link_items:
             if link.kind in ("nav", "content"):
@@ -277,12 +351,22 @@ class PortalSpider(Spider):
         # Already fetched in another role: fetch it again as the column it turned out to be.
         return self._page_request(url, hops, priority=5, again=url in self.requested)
 
-    def _read_list_page(self, text: str, base: str, url: str, column_url: str | None, hops: int):
+    def _read_list_page(self, text: str, base: str, url: str, column_url: str | None, hops: int,
+                        rendered: bool, links: set[str]):
         column = self.columns.get(column_url or "")
         if column is None:
             return
         page = read_list(text, base, as_of=self.as_of)
-        column.list_pages += 1
+        if rendered:
+            column.rendered_by_js = True
+        if url == column.url and not page.entries and not rendered and self.render_mode(column.url) == "auto" \
+                and self.browser and _SCRIPT.search(text):
+            # Its HTML lists nothing but scripts may build the list: read it as a browser shows it.
+            # Until then this page's placeholder and navigation count as they are.
+            yield self._render_again(url, hops, None, links)
+        read = self.pages_read.setdefault(column.url, set())
+        read.add(url)  # a page read again in the browser is still one page
+        column.list_pages = len(read)
         # One entry once per column: "/x/" and "/x/index.html", or a CMS that serves the same records
         # for every page number, must not count an entry twice.
         known = self.column_entries.setdefault(column.url, set())
@@ -313,7 +397,7 @@ class PortalSpider(Spider):
                 break
             seen.add(next_url)
             request = self._page_request(next_url, hops, list_of=column.url, priority=4,
-                                         again=next_url in self.requested)
+                                         again=next_url in self.requested, render=rendered)
             if request is not None:
                 yield request
         for entry_url, _entry in entries:
@@ -335,8 +419,52 @@ class PortalSpider(Spider):
             validity=meta.validity, topic=meta.topic, has_metadata=meta.found, raw=dict(meta.raw),
         )
 
-    def page_failed(self, failure: Failure):
+    async def _rendered_html(self, response: Response) -> str | None:
+        """The DOM after scripts ran, for a page fetched through the browser; the page is closed here."""
+        page = response.meta.get("playwright_page")
+        if page is None:
+            return None
+        started = time.monotonic()
+        try:
+            try:
+                # Lists fetched by scripts arrive after "load"; a page that never goes quiet is read as is.
+                await page.wait_for_load_state("networkidle", timeout=NETWORK_IDLE_MS)
+            except Exception:  # noqa: BLE001 - playwright's TimeoutError: read what is there
+                pass
+            html = await page.content()
+        finally:
+            await self._close_page(page, response.meta.get("playwright_context"))
+        self.rendered += 1
+        self.render_seconds += time.monotonic() - started + float(response.meta.get("download_latency") or 0)
+        return html
+
+    async def _close_page(self, page, context_name: str | None) -> None:
+        context = page.context
+        await page.close()
+        if context_name and self.contexts.done(context_name):
+            await context.close()
+
+    async def _release(self, request: Request) -> None:
+        """A browser request that failed still holds its page (when one was opened) and its context slot."""
+        page = request.meta.get("playwright_page")
+        if page is not None:
+            await self._close_page(page, request.meta.get("playwright_context"))
+        elif request.meta.get("playwright_context"):
+            self.contexts.done(request.meta["playwright_context"])
+
+    async def render_failed(self, failure: Failure):
+        """Reading a page in the browser failed: what its HTML showed stands."""
         request = failure.request
+        await self._release(request)
+        url = normalize_url(request.url)
+        self.static_links.pop(url, None)
+        self.render_errors += 1
+        self.logger.warning("%s: %s: could not render in the browser: %s", self.site.id, url,
+                            describe_failure(failure))
+
+    async def page_failed(self, failure: Failure):
+        request = failure.request
+        await self._release(request)
         if isinstance(failure.value, IgnoreRequest):
             self.robots_blocked += 1
             return
@@ -406,5 +534,8 @@ class PortalSpider(Spider):
             "columns": len(self.columns),
             "robots_blocked": self.robots_blocked,
             "truncated": self.truncated,
+            "rendered_pages": self.rendered,
+            "render_seconds": round(self.render_seconds, 2),
+            "render_errors": self.render_errors,
             "duration_s": round(time.monotonic() - self.started, 2),
         }
