@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govaudit.config import Config, SiteConfig, load_config
 from govaudit.db import database_url, open_database
+from govaudit.evidence import take_screenshots
 from govaudit.findings import record_findings, select_runs
 from govaudit.models import AuditRun, CrawlRun, FindingRecord, Site, utcnow
 
@@ -114,10 +115,16 @@ def audit_crawl_run(session: Session, run: CrawlRun, site: SiteConfig, deadline_
     from checks.registry import run_checks
 
     findings, errors = run_checks(session, run, site)
-    record_findings(session, run, findings, deadline_working_days=deadline_days)
+    records = record_findings(session, run, findings, deadline_working_days=deadline_days)
+    stats = dict(run.stats or {})
+    if site.screenshots:
+        try:
+            stats.update(take_screenshots(session, run, records, timeout_s=site.limits.timeout))
+        except Exception as exc:  # noqa: BLE001 - evidence is a bonus; the findings stand without it
+            logger.warning("%s: screenshots failed: %s", run.site_id, exc)
+            stats["screenshot_errors"] = f"{type(exc).__name__}: {exc}"[:300]
     run.status = "completed"
     run.finished_at = utcnow()
-    stats = dict(run.stats or {})
     if errors:
         stats["check_errors"] = errors
     run.stats = stats

@@ -104,6 +104,7 @@ class SiteConfig(_Strict):
     service_hosts: list[str] = Field(default_factory=list)
     render: Render = "auto"
     robots: bool = True
+    screenshots: bool = Field(True, description="photograph the pages of UP04/UP05/LK01 findings as evidence")
     limits: Limits = Field(default_factory=Limits)
     columns: list[ColumnConfig] = Field(default_factory=list)
     new_media: list[NewMediaConfig] = Field(default_factory=list)

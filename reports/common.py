@@ -96,3 +96,30 @@ def atomic_path(target: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+SCREENSHOT_DIR = "screenshots"
+
+
+def save_screenshots(session: Any, findings: Any, directory: Path) -> dict[int, str]:
+    """Write the screenshots the findings' evidence names into ``directory/screenshots/``.
+
+    Returns screenshot id -> the file's path relative to ``directory`` (what a page or a list links to).
+    """
+    from govaudit.models import Screenshot
+
+    ids = {f.evidence.get("screenshot") for f in findings if isinstance(f.evidence, dict)}
+    ids = {i for i in ids if isinstance(i, int)}
+    if not ids:
+        return {}
+    folder = Path(directory) / SCREENSHOT_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for shot in session.query(Screenshot).filter(Screenshot.id.in_(ids), Screenshot.png.is_not(None)):
+        name = f"shot-{shot.id}.png"
+        target = folder / name
+        if not target.exists():
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(shot.png)
+        paths[shot.id] = f"{SCREENSHOT_DIR}/{name}"
+    return paths

@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 
 from govaudit.findings import SEVERITY_ORDER, run_findings
 from govaudit.models import CrawlRun, FindingRecord, Site
-from reports.common import STATUS_LABELS, atomic_path, check_info, unit_label
+from reports.common import STATUS_LABELS, atomic_path, check_info, save_screenshots, unit_label
 
-HEADER = ("序号", "网站", "栏目", "问题类型", "问题描述", "页面地址", "依据", "发现时间", "整改期限", "状态")
-COLUMN_WIDTHS = (6, 22, 16, 22, 60, 48, 40, 12, 12, 10)
+# 截图: the page as the auditor's browser showed it (UP04, UP05, LK01), a file beside the list.
+HEADER = ("序号", "网站", "栏目", "问题类型", "问题描述", "页面地址", "依据", "发现时间", "整改期限", "状态", "截图")
+COLUMN_WIDTHS = (6, 22, 16, 22, 60, 48, 40, 12, 12, 10, 28)
+SCREENSHOT_COLUMN = HEADER.index("截图") + 1
 FORMATS = ("xlsx", "csv")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -59,8 +61,10 @@ def _row_order(rec: FindingRecord) -> tuple:
     return (rec.status == "resolved", SEVERITY_ORDER.get(rec.severity, 9), rec.site_id, rec.check, rec.url, rec.id)
 
 
-def rectification_rows(session: Session, findings: Sequence[FindingRecord]) -> list[list[Any]]:
+def rectification_rows(session: Session, findings: Sequence[FindingRecord],
+                       screenshots: dict[int, str] | None = None) -> list[list[Any]]:
     """The rows of one unit's list, numbered, in HEADER order (raw text, not yet neutralised)."""
+    screenshots = screenshots or {}
     site_names: dict[str, str] = {}
     checks: dict[str, tuple[str, str]] = {}
     rows = []
@@ -82,6 +86,7 @@ def rectification_rows(session: Session, findings: Sequence[FindingRecord]) -> l
             rec.first_seen.date().isoformat() if rec.first_seen else "",
             rec.deadline.isoformat() if rec.deadline else "",
             STATUS_LABELS.get(rec.status, rec.status),
+            screenshots.get((rec.evidence or {}).get("screenshot"), ""),
         ])
     return rows
 
@@ -109,6 +114,9 @@ def _write_xlsx(path: Path, rows: list[list[Any]]) -> None:
     for line in ws.iter_rows(min_row=2):
         for cell in line:
             cell.alignment = wrap
+        shot = line[SCREENSHOT_COLUMN - 1]
+        if shot.value:  # opens the picture beside the list
+            shot.hyperlink = shot.value
     for index, width in enumerate(COLUMN_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A2"
@@ -136,7 +144,7 @@ def export_rectification(session: Session, runs: Sequence[CrawlRun], out_dir: Pa
             name = f"{base}_{n}"
         taken.add(name.casefold())
         target = out_dir / f"{name}.{fmt}"
-        rows = rectification_rows(session, by_unit[unit])
+        rows = rectification_rows(session, by_unit[unit], save_screenshots(session, by_unit[unit], out_dir))
         with atomic_path(target) as tmp:
             (_write_xlsx if fmt == "xlsx" else _write_csv)(tmp, rows)
         written.append(target)

@@ -29,6 +29,7 @@ from reports.common import (
     atomic_path,
     check_info,
     registered_codes,
+    save_screenshots,
     unit_label,
 )
 
@@ -43,6 +44,12 @@ _WEB_URL_RE = re.compile(rf"https?://[^\s{_CONTROLS}]+", re.IGNORECASE)
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 EVIDENCE_LABELS = {
+    "anchor": "链接文字",
+    "problem": "问题",
+    "kind": "链接类型",
+    "category": "栏目类别",
+    "source": "栏目来源",
+    "has_metadata": "有公开要素表",
     "found_on": "所在页面",
     "found_on_count": "所在页面数",
     "target": "目标地址",
@@ -153,6 +160,8 @@ def evidence_rows(evidence: Any) -> list[EvidenceRow]:
     rows = []
     for key, value in evidence.items():
         key = str(key)
+        if key == "screenshot":  # shown as the picture itself
+            continue
         label = EVIDENCE_LABELS.get(key, key)
         if isinstance(value, list | tuple):
             items = [_text(v) for v in value[:EVIDENCE_LIST_LIMIT]]
@@ -356,7 +365,11 @@ def render_report(session: Session, runs: list[CrawlRun], out_dir: Path) -> Path
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Render fully before touching the disk: a failing template never replaces an older report.
-    page = _environment().get_template("report.html").render(**report_context(session, runs))
+    context = report_context(session, runs)
+    shots = save_screenshots(session, [f for site in context["sites"] for f in site.findings], out_dir)
+    env = _environment()
+    env.filters["screenshot"] = lambda evidence: shots.get((evidence or {}).get("screenshot"))
+    page = env.get_template("report.html").render(**context)
     target = out_dir / "index.html"
     with atomic_path(target) as tmp:
         tmp.write_text(page, encoding="utf-8")

@@ -44,7 +44,7 @@ def assert_matches_ground_truth(portal, findings: list[dict]) -> None:
     assert not missed and not extra, f"missed: {sorted(missed)}\nextra: {sorted(extra)}"
 
 
-def test_run_finds_exactly_the_planted_defects(demo_portal, tmp_path):
+def test_run_finds_exactly_the_planted_defects(demo_portal, tmp_path, chromium):
     db = f"sqlite:///{tmp_path}/audit.db"
     done, findings = run_demo(demo_portal, tmp_path, db)
     assert_matches_ground_truth(demo_portal, findings)
@@ -61,6 +61,11 @@ def test_run_finds_exactly_the_planted_defects(demo_portal, tmp_path):
         assert isinstance(f["evidence"], dict) and f["message"] and "\n" not in f["message"]
         assert f["first_seen"].endswith("Z") and f["last_seen"].endswith("Z")
 
+    # Blank and unreachable columns and broken service links carry a screenshot as evidence.
+    for f in findings:
+        if f["check"] in ("UP04", "UP05", "LK01"):
+            assert isinstance(f["evidence"].get("screenshot"), int), f
+
     # The report and one rectification list per responsible unit, in both formats.
     out = tmp_path / "out"
     html = (out / "index.html").read_text(encoding="utf-8")
@@ -71,8 +76,10 @@ def test_run_finds_exactly_the_planted_defects(demo_portal, tmp_path):
     assert len(xlsx) == len(units) == len(csvs)
     sheet = openpyxl.load_workbook(xlsx[0]).active
     assert [c.value for c in sheet[1]] == ["序号", "网站", "栏目", "问题类型", "问题描述", "页面地址", "依据",
-                                           "发现时间", "整改期限", "状态"]
+                                           "发现时间", "整改期限", "状态", "截图"]
     assert "report:" in done.stdout
+    shots = sorted((out / "screenshots").glob("*.png"))
+    assert shots and all(p.read_bytes().startswith(b"\x89PNG") for p in shots)
 
 
 def test_a_second_run_keeps_fingerprints_and_marks_findings_open(demo_portal, tmp_path):

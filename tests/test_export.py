@@ -12,7 +12,7 @@ from govaudit.findings import select_runs
 from reports.export import HEADER, export_rectification
 from tests.report_data import add_finding, build_two_runs, install_fake_registry, open_session
 
-EXPECTED_HEADER = ["序号", "网站", "栏目", "问题类型", "问题描述", "页面地址", "依据", "发现时间", "整改期限", "状态"]
+EXPECTED_HEADER = ["序号", "网站", "栏目", "问题类型", "问题描述", "页面地址", "依据", "发现时间", "整改期限", "状态", "截图"]
 IND = "《政府网站与政务新媒体检查指标》（国办秘函〔2019〕19号）"
 
 
@@ -62,12 +62,12 @@ def test_rows_put_pending_findings_first_and_resolved_last(session, tmp_path, fm
     assert rows == [
         ["1", "兴国县人民政府", "通知公告", "空白栏目（UP04）",
          "栏目“通知公告”没有任何信息（空白栏目），应发布信息或撤销栏目", "https://www.xingguo.gov.cn/tzgg/",
-         f"{IND}；政务公开工作要点", "2024-06-30", "2024-07-14", "新发现"],
+         f"{IND}；政务公开工作要点", "2024-06-30", "2024-07-14", "新发现", ""],
         ["2", "兴国县人民政府", "政策文件", "缺少必要公开要素（MD04）", "文件缺少成文日期",
          "https://www.xingguo.gov.cn/zc/1.html", "《政府网站发展指引》（国办发〔2017〕47号）",
-         "2024-06-01", "2024-06-15", "持续存在"],
+         "2024-06-01", "2024-06-15", "持续存在", ""],
         ["3", "兴国县人民政府", "", "首页链接不可用（AV02）", "首页链接不可用：https://www.xingguo.gov.cn/old.html",
-         "https://www.xingguo.gov.cn/old.html", IND, "2024-06-01", "2024-06-15", "已整改"],
+         "https://www.xingguo.gov.cn/old.html", IND, "2024-06-01", "2024-06-15", "已整改", ""],
     ]
     unassigned = read_rows(out / f"整改清单_未指定责任单位.{fmt}")
     assert [r[3] for r in unassigned[1:]] == ["其他页面链接不可用（AV03）"]
@@ -125,3 +125,24 @@ def test_unknown_format_is_refused(session, tmp_path):
 
 def test_no_findings_writes_no_lists(session, tmp_path):
     assert export_rectification(session, [], tmp_path / "out", "csv") == []
+
+
+
+def test_a_screenshot_is_saved_beside_the_list_and_linked_from_it(session, tmp_path):
+    from sqlalchemy import select
+
+    from govaudit.models import FindingRecord, Screenshot
+
+    runs = build_two_runs(session)
+    shot = Screenshot(crawl_run_id=runs["county"].id, url="https://www.xingguo.gov.cn/tzgg/", png=b"\x89PNG fake")
+    session.add(shot)
+    session.flush()
+    finding = session.scalars(select(FindingRecord).where(FindingRecord.check == "UP04")).one()
+    finding.evidence = {**finding.evidence, "screenshot": shot.id}
+    session.commit()
+    out = tmp_path / "out"
+    export_rectification(session, select_runs(session), out, "xlsx")
+    assert (out / "screenshots" / f"shot-{shot.id}.png").read_bytes() == b"\x89PNG fake"
+    sheet = load_workbook(out / "整改清单_县政府办公室.xlsx").active
+    cell = sheet.cell(row=2, column=len(EXPECTED_HEADER))
+    assert cell.value == f"screenshots/shot-{shot.id}.png" and cell.hyperlink.target == cell.value

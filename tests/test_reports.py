@@ -210,3 +210,22 @@ def test_check_info_falls_back_to_the_code_without_registry(monkeypatch, session
     assert "结论： 单项否决不合格" in county
     assert "UP01 首页不更新 通过" in county  # the scorecard keeps the indicators' names
     assert str(AS_OF) in county
+
+
+def test_a_finding_with_a_screenshot_shows_a_thumbnail_that_opens_the_picture(session, tmp_path):
+    from sqlalchemy import select
+
+    from govaudit.models import FindingRecord, Screenshot
+
+    runs = build_two_runs(session)
+    shot = Screenshot(crawl_run_id=runs["county"].id, url="https://www.xingguo.gov.cn/tzgg/", png=b"\x89PNG fake")
+    session.add(shot)
+    session.flush()
+    finding = session.scalars(select(FindingRecord).where(FindingRecord.check == "UP04")).one()
+    finding.evidence = {**finding.evidence, "screenshot": shot.id}
+    session.commit()
+    page = render(session, tmp_path)
+    name = f"screenshots/shot-{shot.id}.png"
+    assert f'<a class="shot" href="{name}"' in page and f'<img src="{name}"' in page
+    assert (tmp_path / "out" / name).read_bytes() == b"\x89PNG fake"
+    assert ">screenshot<" not in page  # the id itself is not shown as evidence
