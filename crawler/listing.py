@@ -286,6 +286,15 @@ class _Page:
         if found is None:
             found = find_date(_text_outside(el, primary), as_of=self.as_of)
         if found is None:
+            # <a><span class="date">2024-06-25</span>标题</a>: a date label of its own inside the link, before
+            # or after the title; the title is the link's other text.
+            label = _date_label(primary, self.as_of)
+            if label is not None:
+                found = label[1]
+                text = _collapse(_text_outside(primary, label[0]))
+                attr = _collapse(primary.get("title"))
+                title = attr if attr and len(attr) > len(text.rstrip(".…")) else text or title
+        if found is None:
             # "标题 (2024-06-25)" with the date inside the link itself: only a trailing full date counts.
             in_title = find_date(title, as_of=self.as_of, year_less=False)
             if in_title and title.rstrip(" )）]】").endswith(in_title[1]):
@@ -300,6 +309,27 @@ class _Page:
         if table not in self.date_columns:
             self.date_columns[table] = _table_date_column(table)
         return self.date_columns[table]
+
+
+_DATE_LABEL_MAX = 25  # characters of a date label: "[2024-06-25]", "2024-06-25 10:30:00", "发布时间：06-25"
+_LABEL_WORDS = re.compile(r"发布|时间|日期|[年月日\s\[\]【】()（）:：/.\-]")
+
+
+def _date_label(link: etree._Element, as_of: dt.date | None) -> tuple[etree._Element, tuple[dt.date, str]] | None:
+    """An element inside a link whose whole text is a date (and maybe a time or a 发布时间 label)."""
+    for child in link.iter(etree.Element):
+        if child is link or child.tag in ("br", "img"):
+            continue
+        text = normalize(_collapse(child.text_content()))
+        if not text or len(text) > _DATE_LABEL_MAX:
+            continue
+        found = find_date(text, as_of=as_of)
+        if found is None:
+            continue
+        rest = _LABEL_WORDS.sub("", text.replace(normalize(found[1]), "", 1))
+        if not rest or rest.isdigit():  # nothing else, or the digits of a time (10:30:00)
+            return child, found
+    return None
 
 
 def _plain_length(el: etree._Element) -> int:
@@ -526,7 +556,11 @@ def _placeholder(page: _Page) -> str | None:
 
 
 def _subcolumns(page: _Page) -> list[tuple[str, str]]:
-    """Short content-area links to other internal pages: the children of a pure navigation node."""
+    """Short content-area links to other internal pages: the children of a pure navigation node.
+
+    A link to an article (t20230110_1001.html, art_12_345.html …) is a document, not a sub-column, as in
+    navigation_columns: a 目录 tree often leads straight to its 政府信息公开指南 article.
+    """
     found: list[tuple[str, str]] = []
     seen: set[str] = set()
     for el in _content_elements(page):
@@ -536,7 +570,7 @@ def _subcolumns(page: _Page) -> list[tuple[str, str]]:
         name = page.anchor(el)
         if (not name or len(name) > _SUBCOLUMN_MAX or name.lower() in _HOME_ANCHORS or _pager_word(name)
                 or not page.internal(url) or _same_page(url, page.url) or page.is_home(url)
-                or _DOC_EXT.search(urlsplit(url).path)):
+                or _DOC_EXT.search(urlsplit(url).path) or _ARTICLE_PATH.search(urlsplit(url).path)):
             continue
         seen.add(url)
         found.append((name, url))

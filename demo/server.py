@@ -10,7 +10,7 @@ time so that the portal is always "current" relative to an anchor date:
 
 - ``{{d:-3}}`` the anchor minus 3 days as 2024-06-25; ``{{d:-3:FMT}}`` with FMT one of ``slash``
   (2024/6/25), ``cn`` (2024年6月25日), ``cn0`` (2024年06月25日), ``dot`` (2024.06.25), ``md`` (06-25),
-  ``y`` (its year);
+  ``y`` (its year), ``ym`` (202406) and ``ymd`` (20240625), as TRS writes them in article URLs;
 - ``{{y:-1}}`` the anchor's year minus one;
 - ``{{host:ROLE}}`` another server's ``127.0.0.1:PORT``;
 - ``{{include:PATH}}`` a shared fragment of the same role (files and folders starting with ``_`` are
@@ -53,6 +53,8 @@ _DATE_FORMATS = {
     "dot": lambda d: f"{d.year}.{d.month:02d}.{d.day:02d}",
     "md": lambda d: f"{d.month:02d}-{d.day:02d}",
     "y": lambda d: str(d.year),
+    "ym": lambda d: f"{d.year}{d.month:02d}",
+    "ymd": lambda d: f"{d.year}{d.month:02d}{d.day:02d}",
 }
 
 
@@ -66,11 +68,12 @@ def load_routes() -> dict[str, dict[str, dict[str, Any]]]:
 
 
 class PageRenderer:
-    """Fills the placeholders of one role's page files."""
+    """Fills the placeholders of one role's page files; ``root`` holds the roles' folders (includes)."""
 
-    def __init__(self, anchor: dt.date, hosts: dict[str, str]):
+    def __init__(self, anchor: dt.date, hosts: dict[str, str], root: Path = PORTAL_DIR):
         self.anchor = anchor
         self.hosts = hosts
+        self.root = root
 
     def render(self, role: str, text: str, depth: int = 0) -> str:
         def fill(match: re.Match) -> str:
@@ -78,7 +81,7 @@ class PageRenderer:
             if kind == "include":
                 if depth > 3:
                     raise ValueError(f"includes nested too deep at {arg!r}")
-                fragment = (PORTAL_DIR / role / arg).read_text(encoding="utf-8").strip()
+                fragment = (self.root / role / arg).read_text(encoding="utf-8").strip()
                 return self.render(role, fragment, depth + 1)
             if kind == "host":
                 return self.hosts[arg]

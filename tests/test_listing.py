@@ -223,6 +223,32 @@ def test_a_single_page_list_has_no_further_pages():
     assert listing.next_pages == []
 
 
+def test_a_date_label_inside_the_link_dates_the_entry_and_is_not_its_title():
+    html = page("""<ul class="list_ul">
+        <li><a href="./202606/t20260612_1.html"><span class="date">2026-06-12</span>关于做好2026年汛期安全防范工作的通知</a></li>
+        <li><a href="./202606/t20260610_2.html" title="关于开展城乡居民基本医疗保险集中参保缴费工作的通知"><em>[06-10]</em>
+            <p>关于开展城乡居民基本医疗保险集中参保...</p></a></li>
+        <li><a href="./202606/t20260601_3.html"><p>青岚县召开2026年第十次县政府常务会议</p><i>2026-06-01 09:30:00</i></a></li>
+        </ul>""")
+
+    listing = read_list(html, f"{SITE}/xxgk/tzgg/index.html", as_of=date(2026, 6, 15))
+
+    assert [(e.title, e.date) for e in listing.entries] == [
+        ("关于做好2026年汛期安全防范工作的通知", date(2026, 6, 12)),
+        ("关于开展城乡居民基本医疗保险集中参保缴费工作的通知", date(2026, 6, 10)),
+        ("青岚县召开2026年第十次县政府常务会议", date(2026, 6, 1))]
+
+
+def test_a_short_label_inside_the_link_that_is_no_date_stays_in_the_title():
+    html = page("""<ul class="list"><li><a href="./1.html"><span>2026年度预算</span>青岚县财政局部门预算公开说明</a></li>
+        <li><a href="./2.html"><span>【置顶】</span>关于开展城乡居民医保集中参保缴费的通知</a></li></ul>""")
+
+    listing = read_list(html, f"{SITE}/xxgk/czzj/index.html", as_of=date(2026, 6, 15))
+
+    assert [(e.title, e.date) for e in listing.entries] == [
+        ("2026年度预算青岚县财政局部门预算公开说明", None), ("【置顶】关于开展城乡居民医保集中参保缴费的通知", None)]
+
+
 # -- read_list: blank columns and navigation nodes -----------------------------------------------------
 
 
@@ -273,6 +299,19 @@ def test_short_undated_links_are_sub_columns_not_entries():
 
     assert listing.entries == []
     assert [name for name, _ in listing.subcolumns] == ["机构职能", "领导信息", "政策文件"]
+
+
+def test_a_navigation_node_linking_an_article_lists_only_its_sub_columns():
+    # A TRS 政府信息公开目录: its tree leads to the 指南 article itself and to the catalogue's columns.
+    html = page("""<div class="xxgk_left"><ul class="xxgk_tree">
+        <li><a href="/xxgk/202301/t20230110_1001.html">政府信息公开指南</a></li>
+        <li><a href="/xxgk/tzgg/">通知公告</a></li><li><a href="/xxgk/zcwj/">政策文件</a></li>
+        <li><a href="/col/col4521/art/2024/6/25/art_4521_90011.html">机构职能</a></li></ul></div>""")
+
+    listing = read_list(html, f"{SITE}/xxgk/", as_of=AS_OF)
+
+    assert listing.entries == [] and listing.placeholder is None
+    assert listing.subcolumns == [("通知公告", f"{SITE}/xxgk/tzgg/"), ("政策文件", f"{SITE}/xxgk/zcwj/")]
 
 
 # -- dated_items -------------------------------------------------------------------------------------------
