@@ -238,7 +238,8 @@ class UP04(Check):
 
     Rule:
         A column whose first page opens (status below 400, not redirected to the home page), that is
-        not a pure navigation node, and that has no entry over all its list pages. A "暂无信息"-like
+        neither a pure navigation node nor a single page of text (机构职能, 公开指南), and that has no
+        entry over all its list pages. A "暂无信息"-like
         placeholder is quoted in the evidence. ``veto_count`` (default 5) or more on a site make all
         of them ``veto``.
 
@@ -266,7 +267,7 @@ class UP04(Check):
         blank = [
             column for column in ctx.columns()
             if fetched_ok(column.status, column.error) and not column_unreachable(ctx, column)
-            and not column.nav_only and column.entries == 0
+            and not column.nav_only and not column.single_page and column.entries == 0
         ]
         veto_count = ctx.threshold(UP04, "veto_count")
         escalate = len(blank) >= veto_count

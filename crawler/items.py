@@ -102,6 +102,7 @@ class ColumnItem:
     list_pages: int = 0
     placeholder: str | None = None
     nav_only: bool = False
+    single_page: bool = False
     reader: str | None = None
     truncated: bool = False
     rendered_by_js: bool = False

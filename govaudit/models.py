@@ -173,6 +173,8 @@ class Column(Base):
     placeholder: Mapped[str | None] = mapped_column(Text)
     # A pure navigation node: its page only leads to sub-columns.
     nav_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # One page of text rather than a list (机构职能, 政府信息公开指南): it carries information.
+    single_page: Mapped[bool] = mapped_column(Boolean, default=False)
     reader: Mapped[str | None] = mapped_column(String(40))  # which list reader served it
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)  # pagination bound reached
     # Read again in a browser because its HTML listed nothing but carried scripts (render: auto/js).

@@ -93,7 +93,7 @@ def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteCon
             source=c.get("source", "config"), status=_pick(c, "status", 200), error=c.get("error"),
             final_url=_url(c.get("final_url", url)), entries=c.get("entries", len(dates)),
             list_pages=c.get("list_pages", 1), placeholder=c.get("placeholder"),
-            nav_only=c.get("nav_only", False),
+            nav_only=c.get("nav_only", False), single_page=c.get("single_page", False),
         ))
         rows += _listing_rows(url, dates)
     for p in case.get("pages", []):
