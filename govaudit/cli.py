@@ -82,8 +82,10 @@ def _summarise(result) -> None:
     for crawl_run in result.runs:
         stats = crawl_run.stats or {}
         state = "[green]completed[/]" if crawl_run.status == "completed" else f"[red]{crawl_run.status}[/]"
+        rendered = (f", {stats['rendered_pages']} rendered in the browser ({stats.get('render_seconds', 0)} s)"
+                    if stats.get("rendered_pages") else "")
         err.print(f"  {crawl_run.site_id}: {state}, {stats.get('pages', 0)} pages, "
-                  f"{stats.get('errors', 0)} fetch errors"
+                  f"{stats.get('errors', 0)} fetch errors{rendered}"
                   + (f" — {crawl_run.error}" if crawl_run.error else ""), highlight=False)
     counts = result.counts
     err.print(f"run {result.audit_run_id}: findings new {counts.get('new', 0)}, open {counts.get('open', 0)}, "
