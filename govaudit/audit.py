@@ -115,7 +115,7 @@ def audit_crawl_run(session: Session, run: CrawlRun, site: SiteConfig, deadline_
     from checks.registry import run_checks
 
     findings, errors = run_checks(session, run, site)
-    records = record_findings(session, run, findings, deadline_working_days=deadline_days)
+    records = record_findings(session, run, findings, deadline_working_days=deadline_days, waivers=site.waivers)
     stats = dict(run.stats or {})
     if site.screenshots:
         try:

@@ -148,7 +148,9 @@ def findings_cmd(db_url: str | None, run_ref: str, site_ids: Sequence[str], fmt:
 
     factory = _open(db_url)
     with factory() as session:
-        rows = [finding_dict(r) for r in run_findings(session, _runs(session, run_ref, site_ids))]
+        runs = _runs(session, run_ref, site_ids)
+        as_of = {r.id: r.as_of for r in runs}
+        rows = [finding_dict(r, as_of[r.crawl_run_id]) for r in run_findings(session, runs)]
     if fmt == "json":
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

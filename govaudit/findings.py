@@ -66,40 +66,77 @@ def previous_run(session: Session, run: CrawlRun) -> CrawlRun | None:
     ).first()
 
 
+class WaiverLike(Protocol):
+    fingerprint: str
+    reason: str
+    until: dt.date
+
+
+def _latest_records(session: Session, run: CrawlRun, fingerprints: Sequence[str]) -> dict[str, FindingRecord]:
+    """The newest earlier record of each fingerprint on this site (to recognise a reopened finding)."""
+    found: dict[str, FindingRecord] = {}
+    for start in range(0, len(fingerprints), 500):
+        chunk = fingerprints[start:start + 500]
+        rows = session.scalars(
+            select(FindingRecord)
+            .join(CrawlRun, CrawlRun.id == FindingRecord.crawl_run_id)
+            .where(FindingRecord.site_id == run.site_id, FindingRecord.fingerprint.in_(chunk),
+                   FindingRecord.crawl_run_id < run.id, CrawlRun.status == "completed")
+            .order_by(FindingRecord.id.desc())
+        )
+        for rec in rows:
+            found.setdefault(rec.fingerprint, rec)
+    return found
+
+
 def record_findings(
-    session: Session, run: CrawlRun, findings: Sequence[FindingLike], deadline_working_days: int = 10
+    session: Session, run: CrawlRun, findings: Sequence[FindingLike], deadline_working_days: int = 10,
+    waivers: Sequence[WaiverLike] = (),
 ) -> list[FindingRecord]:
-    """Store a run's findings with their lifecycle status against the previous completed run.
+    """Store a run's findings with their lifecycle status against the site's earlier completed runs.
 
     A fingerprint seen in the previous run (and not resolved there) is ``open`` and keeps its
-    first_seen; an unseen one is ``new``; one of the previous run's that is gone now is stored again
-    in this run as ``resolved``, so a run's findings tell the whole story on their own.
+    first_seen and deadline; one resolved earlier that is back is ``reopened`` (with a new deadline);
+    an unseen one is ``new``; one of the previous run's that is gone now is stored again in this run
+    as ``resolved``, so a run's findings tell the whole story on their own. A waiver in force on the
+    run's date marks its finding as waived (kept, but not sent to the unit).
     """
     now = run.started_at
     deadline = add_working_days(run.as_of, deadline_working_days)
     before = previous_run(session, run)
     home = (run.site_config or {}).get("url")
+    in_force = {w.fingerprint: w for w in waivers if w.until >= run.as_of}
     earlier: dict[str, FindingRecord] = {}
     if before is not None:
         for rec in session.scalars(select(FindingRecord).where(FindingRecord.crawl_run_id == before.id)):
             if rec.status != "resolved":
                 earlier[rec.fingerprint] = rec
-    records: list[FindingRecord] = []
+    current: list[tuple[str, FindingLike]] = []
     seen: set[str] = set()
     for f in findings:
         fp = fingerprint(run.site_id, f.check, f.url, f.column, f.key, home)
-        if fp in seen:  # the same defect reported twice by one check: keep the first
-            continue
-        seen.add(fp)
+        if fp not in seen:  # the same defect reported twice by one check: keep the first
+            seen.add(fp)
+            current.append((fp, f))
+    returning = _latest_records(session, run, [fp for fp, _ in current if fp not in earlier])
+    records: list[FindingRecord] = []
+    for fp, f in current:
         old = earlier.get(fp)
+        back = returning.get(fp)
+        if old is not None:
+            status, first_seen, times, due = "open", old.first_seen, old.times_seen + 1, old.deadline or deadline
+        elif back is not None:
+            status, first_seen, times, due = "reopened", back.first_seen, back.times_seen + 1, deadline
+        else:
+            status, first_seen, times, due = "new", now, 1, deadline
+        waiver = in_force.get(fp)
         records.append(
             FindingRecord(
                 crawl_run_id=run.id, site_id=run.site_id, check=f.check, severity=f.severity,
                 unit=f.unit, column=f.column, url=f.url, message=f.message, evidence=f.evidence,
-                fingerprint=fp, status="open" if old else "new",
-                first_seen=old.first_seen if old else now, last_seen=now,
-                times_seen=(old.times_seen + 1) if old else 1,
-                deadline=old.deadline if old and old.deadline else deadline,
+                fingerprint=fp, status=status, first_seen=first_seen, last_seen=now, times_seen=times,
+                deadline=due, waived_until=waiver.until if waiver else None,
+                waiver_reason=waiver.reason if waiver else None,
             )
         )
     for fp, old in earlier.items():
@@ -115,6 +152,15 @@ def record_findings(
             )
     session.add_all(records)
     return records
+
+
+def is_waived(rec: FindingRecord, as_of: dt.date) -> bool:
+    return rec.waived_until is not None and rec.waived_until >= as_of
+
+
+def is_overdue(rec: FindingRecord, as_of: dt.date) -> bool:
+    """逾期: still there after its rectification deadline."""
+    return rec.status in ("open", "reopened") and rec.deadline is not None and rec.deadline < as_of
 
 
 def select_runs(session: Session, run: str | int = "latest", sites: Sequence[str] = ()) -> list[CrawlRun]:
@@ -158,8 +204,10 @@ def _iso(value: dt.datetime) -> str:
     return value.replace(microsecond=0).isoformat() + "Z"
 
 
-def finding_dict(rec: FindingRecord) -> dict[str, Any]:
-    """One element of ``govaudit findings --format json`` (the DESIGN.md contract, plus extras)."""
+def finding_dict(rec: FindingRecord, as_of: dt.date | None = None) -> dict[str, Any]:
+    """One element of ``govaudit findings --format json`` (the DESIGN.md contract, plus extras).
+
+    ``as_of`` (the run's date) decides ``overdue``."""
     return {
         "check": rec.check,
         "severity": rec.severity,
@@ -175,5 +223,8 @@ def finding_dict(rec: FindingRecord) -> dict[str, Any]:
         "last_seen": _iso(rec.last_seen),
         "times_seen": rec.times_seen,
         "deadline": rec.deadline.isoformat() if rec.deadline else None,
+        "overdue": is_overdue(rec, as_of) if as_of else False,
+        "waiver": {"reason": rec.waiver_reason, "until": rec.waived_until.isoformat()}
+        if rec.waived_until else None,
         "run": rec.crawl_run_id,
     }

@@ -255,8 +255,11 @@ class FindingRecord(Base):
     message: Mapped[str] = mapped_column(Text)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     fingerprint: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(10))  # new open resolved
+    status: Mapped[str] = mapped_column(String(10))  # new open reopened resolved
     first_seen: Mapped[dt.datetime] = mapped_column(DateTime)
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime)
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
     deadline: Mapped[dt.date | None] = mapped_column(Date)  # 整改期限
+    # A waiver from sites.yml in force on the run's date: the finding is kept but not sent to the unit.
+    waived_until: Mapped[dt.date | None] = mapped_column(Date)
+    waiver_reason: Mapped[str | None] = mapped_column(Text)

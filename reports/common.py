@@ -28,7 +28,8 @@ VETO_CHECKS = {
 }
 
 SEVERITY_LABELS = {"veto": "单项否决", "major": "重要", "minor": "一般", "info": "提示"}
-STATUS_LABELS = {"new": "新发现", "open": "持续存在", "resolved": "已整改"}
+STATUS_LABELS = {"new": "新发现", "open": "持续存在", "reopened": "再次出现", "resolved": "已整改"}
+OVERDUE_LABEL = "逾期未整改"
 UNASSIGNED_UNIT = "未指定责任单位"  # 责任单位 missing on the finding
 
 _SOURCE_SPLIT = re.compile(r"\s*[,，;；、]\s*")

@@ -8,6 +8,7 @@ become a live formula in the unit's spreadsheet program.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,9 +19,9 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
-from govaudit.findings import SEVERITY_ORDER, run_findings
+from govaudit.findings import SEVERITY_ORDER, is_overdue, is_waived, run_findings
 from govaudit.models import CrawlRun, FindingRecord, Site
-from reports.common import STATUS_LABELS, atomic_path, check_info, save_screenshots, unit_label
+from reports.common import OVERDUE_LABEL, STATUS_LABELS, atomic_path, check_info, save_screenshots, unit_label
 
 # 截图: the page as the auditor's browser showed it (UP04, UP05, LK01), a file beside the list.
 HEADER = ("序号", "网站", "栏目", "问题类型", "问题描述", "页面地址", "依据", "发现时间", "整改期限", "状态", "截图")
@@ -62,9 +63,13 @@ def _row_order(rec: FindingRecord) -> tuple:
 
 
 def rectification_rows(session: Session, findings: Sequence[FindingRecord],
-                       screenshots: dict[int, str] | None = None) -> list[list[Any]]:
-    """The rows of one unit's list, numbered, in HEADER order (raw text, not yet neutralised)."""
+                       screenshots: dict[int, str] | None = None,
+                       as_of: dict[int, dt.date] | None = None) -> list[list[Any]]:
+    """The rows of one unit's list, numbered, in HEADER order (raw text, not yet neutralised).
+
+    ``as_of`` (crawl run id -> its date) marks findings past their deadline as 逾期未整改."""
     screenshots = screenshots or {}
+    as_of = as_of or {}
     site_names: dict[str, str] = {}
     checks: dict[str, tuple[str, str]] = {}
     rows = []
@@ -85,7 +90,8 @@ def rectification_rows(session: Session, findings: Sequence[FindingRecord],
             source,
             rec.first_seen.date().isoformat() if rec.first_seen else "",
             rec.deadline.isoformat() if rec.deadline else "",
-            STATUS_LABELS.get(rec.status, rec.status),
+            OVERDUE_LABEL if rec.crawl_run_id in as_of and is_overdue(rec, as_of[rec.crawl_run_id])
+            else STATUS_LABELS.get(rec.status, rec.status),
             screenshots.get((rec.evidence or {}).get("screenshot"), ""),
         ])
     return rows
@@ -130,8 +136,11 @@ def export_rectification(session: Session, runs: Sequence[CrawlRun], out_dir: Pa
         raise ValueError(f"export format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    as_of = {run.id: run.as_of for run in runs}
     by_unit: dict[str, list[FindingRecord]] = {}
     for rec in run_findings(session, runs):
+        if rec.status != "resolved" and is_waived(rec, as_of[rec.crawl_run_id]):
+            continue  # a waiver in force: nothing to rectify
         by_unit.setdefault(unit_label(rec.unit), []).append(rec)
     written: list[Path] = []
     taken: set[str] = set()
@@ -144,7 +153,7 @@ def export_rectification(session: Session, runs: Sequence[CrawlRun], out_dir: Pa
             name = f"{base}_{n}"
         taken.add(name.casefold())
         target = out_dir / f"{name}.{fmt}"
-        rows = rectification_rows(session, by_unit[unit], save_screenshots(session, by_unit[unit], out_dir))
+        rows = rectification_rows(session, by_unit[unit], save_screenshots(session, by_unit[unit], out_dir), as_of)
         with atomic_path(target) as tmp:
             (_write_xlsx if fmt == "xlsx" else _write_csv)(tmp, rows)
         written.append(target)

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from govaudit.findings import SEVERITY_ORDER, previous_run, run_findings
+from govaudit.findings import SEVERITY_ORDER, is_overdue, is_waived, previous_run, run_findings
 from govaudit.models import CrawlRun, FindingRecord, Site
 from reports.common import (
     SEVERITY_LABELS,
@@ -224,6 +224,7 @@ class SiteReport:
     previous: CrawlRun | None
     findings: list[FindingRecord]
     scorecard: list[VetoItem]
+    waived: list[FindingRecord]
     by_check: list[Group]
     by_column: list[Group]
     stats: list[tuple[str, str]]
@@ -234,7 +235,12 @@ class SiteReport:
 
     @property
     def new(self) -> list[FindingRecord]:
-        return [f for f in self.findings if f.status == "new"]
+        """New since the last run, including findings that were resolved once and are back."""
+        return [f for f in self.findings if f.status in ("new", "reopened")]
+
+    @property
+    def overdue(self) -> list[FindingRecord]:
+        return [f for f in self.findings if is_overdue(f, self.run.as_of)]
 
     @property
     def resolved(self) -> list[FindingRecord]:
@@ -328,7 +334,10 @@ def _stats(run: CrawlRun) -> list[tuple[str, str]]:
 
 
 def _site_report(session: Session, index: int, run: CrawlRun, known: set[str] | None) -> SiteReport:
-    findings = sorted(run_findings(session, [run]), key=_finding_order)
+    every = sorted(run_findings(session, [run]), key=_finding_order)
+    # A waiver in force sets its finding aside: listed, but neither counted nor sent to the unit.
+    waived = [f for f in every if f.status != "resolved" and is_waived(f, run.as_of)]
+    findings = [f for f in every if f not in waived]
     anchor = _anchor("site", str(index), run.site_id)
     return SiteReport(
         anchor=anchor,
@@ -336,6 +345,7 @@ def _site_report(session: Session, index: int, run: CrawlRun, known: set[str] | 
         site=run.site,
         previous=previous_run(session, run),
         findings=findings,
+        waived=waived,
         scorecard=_scorecard(findings, known),
         by_check=_by_check(anchor, findings),
         by_column=_by_column(anchor, findings),
@@ -371,6 +381,8 @@ def render_report(session: Session, runs: list[CrawlRun], out_dir: Path) -> Path
     shots = save_screenshots(session, [f for site in context["sites"] for f in site.findings], out_dir)
     env = _environment()
     env.filters["screenshot"] = lambda evidence: shots.get((evidence or {}).get("screenshot"))
+    as_of = {run.id: run.as_of for run in runs}
+    env.tests["overdue"] = lambda finding: is_overdue(finding, as_of[finding.crawl_run_id])
     page = env.get_template("report.html").render(**context)
     target = out_dir / "index.html"
     with atomic_path(target) as tmp:

@@ -130,3 +130,40 @@ def test_a_database_of_the_first_schema_is_migrated_with_its_rows(tmp_path):
         [column] = session.query(Column).all()
         assert (column.entries, column.rendered_by_js) == (3, False)
     assert schema_diff(factory) == []
+
+
+def test_a_resolved_finding_that_returns_is_reopened_with_a_new_deadline(tmp_path):
+    factory = open_database(f"sqlite:///{tmp_path}/audit.db")
+    statuses = []
+    for day, urls in ((1, ["a"]), (2, []), (3, ["a"]), (4, ["a"])):
+        with factory.begin() as session:
+            run = new_run(session, dt.date(2026, 6, day))
+            records = record_findings(session, run, [blank(f"http://s.test/{u}") for u in urls])
+            run.status = "completed"
+            statuses.append([(r.status, r.times_seen, r.deadline) for r in records])
+    assert statuses[0] == [("new", 1, dt.date(2026, 6, 15))]
+    assert [s for s, _, _ in statuses[1]] == ["resolved"]
+    assert statuses[2] == [("reopened", 2, dt.date(2026, 6, 17))]
+    assert statuses[3] == [("open", 3, dt.date(2026, 6, 17))]
+
+
+def test_a_waiver_in_force_marks_the_finding_and_an_expired_one_does_not(tmp_path):
+    from govaudit.config import Waiver
+    from govaudit.findings import fingerprint, is_overdue, is_waived
+
+    factory = open_database(f"sqlite:///{tmp_path}/audit.db")
+    fp_a = fingerprint("s", "UP04", "http://s.test/a", "c", home="http://s.test/")
+    fp_b = fingerprint("s", "UP04", "http://s.test/b", "c", home="http://s.test/")
+    waivers = [Waiver(fingerprint=fp_a, reason="栏目已撤销，待删除", until=dt.date(2026, 12, 31)),
+               Waiver(fingerprint=fp_b, reason="过期豁免", until=dt.date(2026, 1, 1))]
+    with factory.begin() as session:
+        run = new_run(session, dt.date(2026, 6, 1))
+        run.site_config = {"url": "http://s.test/"}
+        records = {r.url: r for r in record_findings(session, run, [blank("http://s.test/a"), blank("http://s.test/b")],
+                                                     waivers=waivers)}
+    a, b = records["http://s.test/a"], records["http://s.test/b"]
+    assert is_waived(a, dt.date(2026, 6, 1)) and a.waiver_reason == "栏目已撤销，待删除"
+    assert not is_waived(b, dt.date(2026, 6, 1)) and b.waiver_reason is None
+    assert finding_dict(a, dt.date(2026, 6, 1))["waiver"] == {"reason": "栏目已撤销，待删除", "until": "2026-12-31"}
+    b.status = "open"
+    assert is_overdue(b, dt.date(2026, 6, 16)) and not is_overdue(b, dt.date(2026, 6, 15))

@@ -65,7 +65,7 @@ def test_rows_put_pending_findings_first_and_resolved_last(session, tmp_path, fm
          f"{IND}；政务公开工作要点", "2024-06-30", "2024-07-14", "新发现", ""],
         ["2", "兴国县人民政府", "政策文件", "缺少必要公开要素（MD04）", "文件缺少成文日期",
          "https://www.xingguo.gov.cn/zc/1.html", "《政府网站发展指引》（国办发〔2017〕47号）",
-         "2024-06-01", "2024-06-15", "持续存在", ""],
+         "2024-06-01", "2024-06-15", "逾期未整改", ""],  # still open after its deadline
         ["3", "兴国县人民政府", "", "首页链接不可用（AV02）", "首页链接不可用：https://www.xingguo.gov.cn/old.html",
          "https://www.xingguo.gov.cn/old.html", IND, "2024-06-01", "2024-06-15", "已整改", ""],
     ]
@@ -146,3 +146,20 @@ def test_a_screenshot_is_saved_beside_the_list_and_linked_from_it(session, tmp_p
     sheet = load_workbook(out / "整改清单_县政府办公室.xlsx").active
     cell = sheet.cell(row=2, column=len(EXPECTED_HEADER))
     assert cell.value == f"screenshots/shot-{shot.id}.png" and cell.hyperlink.target == cell.value
+
+
+
+def test_a_waived_finding_is_not_sent_to_the_unit(session, tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from govaudit.models import FindingRecord
+
+    build_two_runs(session)
+    finding = session.scalars(select(FindingRecord).where(FindingRecord.check == "UP04")).one()
+    finding.waived_until, finding.waiver_reason = dt.date(2024, 12, 31), "栏目已撤销，待删除"
+    session.commit()
+    export_rectification(session, select_runs(session), tmp_path / "out", "csv")
+    rows = read_rows(tmp_path / "out" / "整改清单_县政府办公室.csv")[1:]
+    assert [r[3] for r in rows] == ["缺少必要公开要素（MD04）", "首页链接不可用（AV02）"]

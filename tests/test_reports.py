@@ -110,7 +110,8 @@ def test_report_lists_findings_by_check_and_by_column(session, tmp_path):
     assert "空白栏目（UP04） 待整改 1 项" in by_check
     assert "依据：《政府网站与政务新媒体检查指标》（国办秘函〔2019〕19号）；政务公开工作要点" in by_check
     assert "单项否决 新发现 通知公告 栏目“通知公告”没有任何信息" in by_check
-    assert "一般 持续存在 政策文件 文件缺少成文日期" in by_check
+    # Open since 2024-06-01, its deadline 2024-06-15 has passed by the run of 2024-06-30: 逾期.
+    assert "一般 持续存在 逾期 政策文件 文件缺少成文日期" in by_check
     assert "首页链接不可用（AV02） 待整改 0 项，已整改 1 项" in by_check
     assert "页面地址： https://www.xingguo.gov.cn/tzgg/" in by_check
     assert "县政府办公室" in by_check and "未指定责任单位" in by_check
@@ -229,3 +230,22 @@ def test_a_finding_with_a_screenshot_shows_a_thumbnail_that_opens_the_picture(se
     assert f'<a class="shot" href="{name}"' in page and f'<img src="{name}"' in page
     assert (tmp_path / "out" / name).read_bytes() == b"\x89PNG fake"
     assert ">screenshot<" not in page  # the id itself is not shown as evidence
+
+
+
+def test_waived_findings_are_listed_apart_and_not_counted(session, tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from govaudit.models import FindingRecord
+
+    build_two_runs(session)
+    finding = session.scalars(select(FindingRecord).where(FindingRecord.check == "UP04")).one()
+    finding.waived_until, finding.waiver_reason = dt.date(2024, 12, 31), "栏目已撤销，待删除"
+    session.commit()
+    county = site_section(render(session, tmp_path), COUNTY)
+    assert "已豁免（1）" in text_of(county)
+    assert "栏目已撤销，待删除 2024-12-31" in text_of(county)
+    assert "结论： 合格" in text_of(county)  # the waived veto finding no longer fails the site
+    assert "空白栏目（UP04） 待整改" not in text_of(county.split("问题清单（按检查项）", 1)[1])

@@ -1,8 +1,10 @@
-"""rendering, screenshots, single-page columns
+"""Rendering, screenshots, single-page columns, waivers.
+
+New boolean columns get a false default: existing rows were read without a browser, as lists.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 19:05:46.956759
+Create Date: 2026-11-23 19:07:09.129262
 """
 
 from alembic import op
@@ -31,9 +33,12 @@ def upgrade() -> None:
     with op.batch_alter_table('screenshot', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_screenshot_crawl_run_id'), ['crawl_run_id'], unique=False)
 
+    with op.batch_alter_table('finding', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('waived_until', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('waiver_reason', sa.Text(), nullable=True))
+
     with op.batch_alter_table('site_column', schema=None) as batch_op:
         batch_op.add_column(sa.Column('single_page', sa.Boolean(), nullable=False, server_default=sa.false()))
-        # Existing rows were read without a browser, and as lists.
         batch_op.add_column(sa.Column('rendered_by_js', sa.Boolean(), nullable=False, server_default=sa.false()))
 
     # ### end Alembic commands ###
@@ -44,6 +49,10 @@ def downgrade() -> None:
     with op.batch_alter_table('site_column', schema=None) as batch_op:
         batch_op.drop_column('rendered_by_js')
         batch_op.drop_column('single_page')
+
+    with op.batch_alter_table('finding', schema=None) as batch_op:
+        batch_op.drop_column('waiver_reason')
+        batch_op.drop_column('waived_until')
 
     with op.batch_alter_table('screenshot', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_screenshot_crawl_run_id'))
