@@ -235,6 +235,26 @@ class Screenshot(Base):
     taken_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class AvailabilityProbe(Base):
+    """One ``govaudit probe`` look at a site's home page or a key column (AV01's probe history).
+
+    Inspectors measure availability many times a day for a week; a probe is one timed GET, no crawl.
+    """
+
+    __tablename__ = "availability_probe"
+    __table_args__ = (Index("ix_availability_site_time", "site_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("site.id"))
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(10))  # home | column
+    checked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    elapsed_ms: Mapped[int | None] = mapped_column(Integer)
+
+
 class FindingRecord(Base):
     """A finding of one crawl run. ``status`` is its place in the lifecycle across runs."""
 
