@@ -1,9 +1,12 @@
-"""The bundled demo portal: five loopback servers with planted defects, for `govaudit demo` and the
+"""The bundled demo portal: seven loopback servers with planted defects, for `govaudit demo` and the
 end-to-end ground-truth test.
 
 Roles: ``main`` (a county government portal, UTF-8), ``gbk`` (a department site sent as GB18030 with no
 charset in its Content-Type), ``service`` (the 一网通办 host policy documents link to), ``down`` (503 to
-everything) and ``dead`` (a port that was bound and closed: connection refused).
+everything), ``dead`` (a port that was bound and closed: connection refused), ``jcms`` (a department site
+in the style of Hanweb 大汉 JCMS: column lists only in ``<script type="text/xml"><datastore>`` blocks, further
+records from ``/module/web/jpage/dataproxy.jsp``) and ``trs`` (a department site in the style of TRS WCM:
+``createPageHTML`` pagination, ``./YYYYMM/tYYYYMMDD_N.html`` articles, and lists drawn by scripts).
 
 Pages are the files under ``demo/portal/<role>/``, written in UTF-8, with placeholders filled at serve
 time so that the portal is always "current" relative to an anchor date:
@@ -14,9 +17,15 @@ time so that the portal is always "current" relative to an anchor date:
 - ``{{y:-1}}`` the anchor's year minus one;
 - ``{{host:ROLE}}`` another server's ``127.0.0.1:PORT``;
 - ``{{include:PATH}}`` a shared fragment of the same role (files and folders starting with ``_`` are
-  never served themselves).
+  never served themselves);
+- ``{{records:COLUMN:FIRST:LAST}}`` records FIRST..LAST (1-based) of ``_records/COLUMN.html`` (one ``<li>``
+  a line) as a JCMS ``<record><![CDATA[…]]></record>`` list: what the column page's datastore holds.
 
-``demo/portal/routes.yml`` declares what is not a file: redirects and error statuses.
+A file's *path* may carry date placeholders too (``tzgg/{{d:-3:ym}}/t{{d:-3:ymd}}_2001.html`` is served at
+``/tzgg/202606/t20260612_2001.html``): TRS and Hanweb write the publication date into article URLs.
+
+``demo/portal/routes.yml`` declares what is not a file: redirects, error statuses, and the JCMS data proxy
+(``{dataproxy: true}``), which answers POST (and GET) with records of ``_records/<columnid>.html``.
 """
 
 from __future__ import annotations
@@ -28,22 +37,26 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import yaml
 
 DEMO_DIR = Path(__file__).resolve().parent
 PORTAL_DIR = DEMO_DIR / "portal"
-ROLES = ("main", "gbk", "service", "down", "dead")
-SERVED_ROLES = ("main", "gbk", "service", "down")
+# Each role's port is the demo's base port plus this offset (``govaudit demo`` asks for fixed ports so that
+# findings keep their fingerprints; roles added later take new offsets and leave the old ones alone).
+PORT_OFFSETS = {"main": 0, "gbk": 1, "service": 2, "down": 3, "dead": 4, "jcms": 5, "trs": 6}
+ROLES = tuple(PORT_OFFSETS)
+SERVED_ROLES = tuple(role for role in ROLES if role != "dead")
 # Sent on the wire in this encoding, and with no charset in the Content-Type header.
 WIRE_ENCODING = {"gbk": "gb18030"}
 # China has had no daylight saving time since 1991: a fixed offset is Asia/Shanghai.
 CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 _CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".txt": "text/plain", ".pdf": "application/pdf",
-                  ".doc": "application/msword", ".css": "text/css"}
-_TEXT_SUFFIXES = {".html", ".htm", ".txt", ".css"}
+                  ".doc": "application/msword", ".css": "text/css", ".js": "application/javascript",
+                  ".json": "application/json"}
+_TEXT_SUFFIXES = {".html", ".htm", ".txt", ".css", ".js", ".json"}
 _PLACEHOLDER = re.compile(r"\{\{([a-z]+):([^{}]*)\}\}")
 _DATE_FORMATS = {
     "": lambda d: d.isoformat(),
@@ -85,6 +98,10 @@ class PageRenderer:
                 return self.render(role, fragment, depth + 1)
             if kind == "host":
                 return self.hosts[arg]
+            if kind == "records":
+                column, first, last = arg.split(":")
+                return "\n".join(f"<record><![CDATA[\n{record}]]></record>"
+                                  for record in self.records(role, column, int(first), int(last)))
             if kind == "y":
                 return str(self.anchor.year + int(arg))
             if kind == "d":
@@ -96,10 +113,22 @@ class PageRenderer:
 
         return _PLACEHOLDER.sub(fill, text)
 
+    def records(self, role: str, column: str, first: int = 1, last: int | None = None) -> list[str]:
+        """Records ``first``..``last`` (1-based, inclusive) of a JCMS column, rendered; [] for an unknown column."""
+        file = self.root / role / "_records" / f"{column}.html"
+        if not column.isdigit() or not file.is_file():
+            return []
+        lines = [line.strip() for line in file.read_text(encoding="utf-8").splitlines()]
+        records = [line for line in lines if line.startswith("<li")]
+        return [self.render(role, record) for record in records[max(first, 1) - 1:last]]
 
-def resolve_file(role: str, path: str) -> Path | None:
-    """The file serving a URL path: the path itself, ``path.html``, or ``path/index.html``."""
+
+def resolve_file(role: str, path: str, dated: dict[str, Path] | None = None) -> Path | None:
+    """The file serving a URL path: the path itself, ``path.html``, or ``path/index.html``; ``dated`` maps
+    the URL paths of files whose names carry date placeholders to those files."""
     root = PORTAL_DIR / role
+    if dated and unquote(path) in dated:
+        return dated[unquote(path)]
     parts = [p for p in unquote(path).split("/") if p]
     if any(p.startswith((".", "_")) for p in parts):
         return None
@@ -123,6 +152,21 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:  # noqa: N802
         self._respond(send_body=False)
 
+    def do_POST(self) -> None:  # noqa: N802
+        # Only the JCMS data proxy takes a POST; a static page answers 405 as most portals' servers do.
+        length = int(self.headers.get("Content-Length") or 0)
+        form = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        routes = self.server.portal.routes.get(self.server.role, {})
+        special = routes.get(urlsplit(self.path).path) or routes.get("*") or {}
+        if special.get("dataproxy"):
+            self._dataproxy(form, send_body=True)
+            return
+        if special:  # a redirect or an error status answers every method alike
+            self._respond(send_body=True)
+            return
+        self._send(405, b"<html><body><h1>405 Method Not Allowed</h1></body></html>", "text/html; charset=utf-8",
+                   True, {"Allow": "GET, HEAD"})
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # a demo run prints its own progress; per-request lines would drown it
 
@@ -131,6 +175,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path or "/"
         routes = portal.routes.get(role, {})
         special = routes.get(path) or routes.get("*")
+        if special and special.get("dataproxy"):
+            self._dataproxy("", send_body)
+            return
         if special and "redirect" in special:
             self._send(special.get("status", 302), b"", "text/html; charset=utf-8", send_body,
                        {"Location": special["redirect"]})
@@ -139,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = f"<html><body><h1>{special['status']}</h1></body></html>".encode()
             self._send(special["status"], body, "text/html; charset=utf-8", send_body)
             return
-        file = resolve_file(role, path)
+        file = resolve_file(role, path, portal.dated_paths.get(role))
         if file is None:
             self._send(404, b"<html><body><h1>404 Not Found</h1></body></html>", "text/html; charset=utf-8",
                        send_body)
@@ -156,6 +203,30 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             body = file.read_bytes()
         self._send(200, body, content_type, send_body)
+
+    def _dataproxy(self, form: str, send_body: bool) -> None:
+        """JCMS's ``dataproxy.jsp``: records ``startrecord``..``endrecord`` of the column named in the form
+        body (or the query), as jpage asks for the group after the one the page's datastore holds."""
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        params = {**query, **dict(parse_qsl(form))}
+        try:
+            perpage = int(params.get("perpage") or 15)
+            first = int(params.get("startrecord") or 1)
+            last = int(params.get("endrecord") or first + perpage - 1)
+        except ValueError:
+            self._send(400, b"<html><body><h1>400 Bad Request</h1></body></html>", "text/html; charset=utf-8",
+                       send_body)
+            return
+        column = params.get("columnid", "")
+        records = self.server.portal.renderer.records(self.server.role, column, first, last)
+        nextgroup = ("/module/web/jpage/dataproxy.jsp?page=1&" + "&".join(
+            f"{key}={quote(params.get(key, ''), safe='/')}"
+            for key in ("webid", "path", "columnid", "unitid", "webname", "permissiontype")))
+        body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<datastore>\n"
+                f"<nextgroup><![CDATA[<a href=\"{nextgroup}\"></a>]]></nextgroup>\n<recordset>\n"
+                + "".join(f"<record><![CDATA[\n{record}]]></record>\n" for record in records)
+                + "</recordset>\n</datastore>\n")
+        self._send(200, body.encode("utf-8"), "text/xml; charset=utf-8", send_body)
 
     def _send(self, status: int, body: bytes, content_type: str, send_body: bool,
               headers: dict[str, str] | None = None) -> None:
@@ -202,6 +273,7 @@ class DemoPortal:
                 raise
             self._bind(None)  # the preferred ports are taken: any free ones will do
         self.renderer = PageRenderer(anchor, self.hosts)
+        self.dated_paths = {role: self._dated_paths(role) for role in SERVED_ROLES}
         for server in self._servers:
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                       name=f"demo-{server.role}", daemon=True)
@@ -209,13 +281,26 @@ class DemoPortal:
             self._threads.append(thread)
 
     def _bind(self, base_port: int | None) -> None:
-        """Bind every role: to base_port, base_port+1, … when given, else to free ports."""
-        for i, role in enumerate(SERVED_ROLES):
-            server = _RoleServer(role, self, base_port + i if base_port else 0)
+        """Bind every role: to base_port + its PORT_OFFSETS when given, else to free ports."""
+        for role in SERVED_ROLES:
+            server = _RoleServer(role, self, base_port + PORT_OFFSETS[role] if base_port else 0)
             self._servers.append(server)
             self.hosts[role] = f"127.0.0.1:{server.server_address[1]}"
-        dead = _dead_port(base_port + len(SERVED_ROLES) if base_port else 0)
+        dead = _dead_port(base_port + PORT_OFFSETS["dead"] if base_port else 0)
         self.hosts["dead"] = f"127.0.0.1:{dead}"
+
+    def _dated_paths(self, role: str) -> dict[str, Path]:
+        """URL path -> file, for the files of a role whose path carries placeholders (dated article URLs)."""
+        root = PORTAL_DIR / role
+        found: dict[str, Path] = {}
+        for file in root.rglob("*"):
+            relative = file.relative_to(root).as_posix()
+            if "{{" in relative and file.is_file() and not any(p.startswith(("_", ".")) for p in relative.split("/")):
+                path = "/" + self.renderer.render(role, relative)
+                if path in found:
+                    raise ValueError(f"{role}: {relative} and {found[path]} are both served at {path}")
+                found[path] = file
+        return found
 
     def port(self, role: str) -> int:
         return int(self.hosts[role].rsplit(":", 1)[1])
@@ -239,10 +324,11 @@ class DemoPortal:
         return path
 
     def ground_truth(self) -> list[dict]:
-        """Every finding the audit of this portal must produce: {check, site, url, severity, note}."""
+        """Every finding the audit of this portal must produce: {check, site, url, severity, note}. URLs
+        may carry date placeholders (``{{d:-60:ym}}``) as dated article URLs do."""
         entries = yaml.safe_load((DEMO_DIR / "ground_truth.yml").read_text(encoding="utf-8"))
-        return [{key: self._fill(value) if isinstance(value, str) else value for key, value in entry.items()}
-                for entry in entries]
+        return [{key: self.renderer.render("main", self._fill(value)) if isinstance(value, str) else value
+                 for key, value in entry.items()} for entry in entries]
 
     def close(self) -> None:
         running = {thread.name for thread in self._threads}
