@@ -12,7 +12,9 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 import sys
+from pathlib import Path
 
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -44,9 +46,22 @@ def browser_settings(site: SiteConfig) -> dict:
     }
 
 
+def cache_settings(cache_dir: Path) -> dict:
+    """Incremental crawling: every HTML answer is stored, and asked for again next time with its validators
+    (If-None-Match / If-Modified-Since), so an unchanged page costs a 304. Error answers are never stored:
+    a 404 must be seen again, not remembered."""
+    return {
+        "HTTPCACHE_ENABLED": True,
+        "HTTPCACHE_DIR": str(cache_dir.resolve()),
+        "HTTPCACHE_POLICY": "crawler.middlewares.AuditCachePolicy",
+        "HTTPCACHE_IGNORE_HTTP_CODES": list(range(300, 600)),
+        "HTTPCACHE_GZIP": True,
+    }
+
+
 def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str, run_id: int,
-                  browser: bool = False) -> Settings:
-    """Scrapy settings for one site: its limits, robots switch, browser, and where to store."""
+                  browser: bool = False, cache_dir: Path | None = None) -> Settings:
+    """Scrapy settings for one site: its limits, robots switch, browser, cache, and where to store."""
     settings = base.copy()
     limits = site.limits
     contact = f"; +{config.crawler.contact}" if config.crawler.contact else ""
@@ -65,10 +80,13 @@ def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str,
     )
     if browser:
         settings.setdict(browser_settings(site), priority="spider")
+    if cache_dir is not None:
+        settings.setdict(cache_settings(cache_dir), priority="spider")
     return settings
 
 
-def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, progress: bool = True) -> None:
+def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, progress: bool = True,
+          cache_root: Path | None = None, full: bool = False) -> None:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     base = get_project_settings()
     # Crawlers built here (one per site, with its own settings) expect the reactor in place.
@@ -86,7 +104,12 @@ def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, pro
             logging.getLogger(__name__).warning(
                 "%s: render %s asks for a browser, but no Chromium was found: reading HTML only",
                 site.id, site.render)
-        crawler = Crawler(PortalSpider, site_settings(base, config, site, db_url, run_id, browser))
+        cache_dir = None
+        if cache_root is not None:
+            cache_dir = cache_root / site.id
+            if full:  # forget what was stored: every page is fetched whole, and stored afresh
+                shutil.rmtree(cache_dir, ignore_errors=True)
+        crawler = Crawler(PortalSpider, site_settings(base, config, site, db_url, run_id, browser, cache_dir))
         crawler.signals.connect(opened, signal=signals.spider_opened, weak=False)
         process.crawl(crawler, site=site, run_id=run_id, as_of=as_of, browser=browser)
     if progress:
@@ -109,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", action="append", required=True, metavar="SITE=RUN_ID")
     parser.add_argument("--as-of", required=True, type=dt.date.fromisoformat)
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--cache-dir", type=Path, help="HTTP cache for incremental crawls (one folder a site)")
+    parser.add_argument("--full", action="store_true", help="ignore the HTTP cache: fetch every page whole")
     args = parser.parse_args(argv)
     config = load_config(args.config)
     runs = {}
@@ -116,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         site_id, _, run_id = pair.partition("=")
         runs[site_id] = int(run_id)
     logging.getLogger("scrapy.core.scraper").setLevel(logging.WARNING)
-    crawl(config, args.db, runs, args.as_of, progress=not args.no_progress)
+    crawl(config, args.db, runs, args.as_of, progress=not args.no_progress, cache_root=args.cache_dir,
+          full=args.full)
     return 0
 
 

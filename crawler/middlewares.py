@@ -7,6 +7,7 @@ import email.utils
 import time
 
 from scrapy import Request, Spider
+from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Response
 
 
@@ -56,3 +57,12 @@ class RetryAfterMiddleware:
         retry.meta["retry_after_times"] = tries + 1
         retry.meta["retry_after_waited"] = request.meta.get("retry_after_waited", 0.0) + wait
         return retry
+
+
+class AuditCachePolicy(RFC2616Policy):
+    """RFC 2616 caching that always asks the server: a stored page is revalidated with its ETag or
+    Last-Modified (a 304 costs a few bytes), never served unasked however long it says it stays fresh —
+    an audit records what the site answers tonight, not what it answered last night."""
+
+    def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
+        return False

@@ -41,7 +41,9 @@ class AuditDatabasePipeline:
         self.factory: sessionmaker[Session] | None = None
         self.buffers: dict[type, list[dict[str, Any]]] = {}
         self.page_urls: set[str] = set()
-        self.page_updates: list[dict[str, Any]] = []
+        self.probe_urls: set[str] = set()
+        # Rows fetched again (a column found late, a failure checked a second time): updated, not added.
+        self.updates: list[tuple[type, dict[str, Any]]] = []
         self.last_flush = time.monotonic()
         self.counts: dict[str, int] = {}
 
@@ -61,14 +63,15 @@ class AuditDatabasePipeline:
         self.counts[model.__tablename__] = self.counts.get(model.__tablename__, 0) + 1
 
     def process_item(self, item: Any, spider=None) -> Any:
-        if isinstance(item, PageItem):
+        if isinstance(item, PageItem | ProbeItem):
+            model, seen = (Page, self.page_urls) if isinstance(item, PageItem) else (Probe, self.probe_urls)
             row = dataclasses.asdict(item)
-            if item.url in self.page_urls:  # fetched again in another role (e.g. a column found late)
-                self.page_updates.append(row)
+            row["fetched_at"] = utcnow()
+            if item.url in seen:
+                self.updates.append((model, row))
             else:
-                self.page_urls.add(item.url)
-                row["fetched_at"] = utcnow()
-                self._add(Page, row)
+                seen.add(item.url)
+                self._add(model, row)
         elif isinstance(item, LinksItem):
             for link in item.links:
                 self._add(Link, dataclasses.asdict(link))
@@ -77,10 +80,6 @@ class AuditDatabasePipeline:
                 self._add(Listing, dataclasses.asdict(entry))
         elif isinstance(item, DocumentItem):
             self._add(Document, dataclasses.asdict(item))
-        elif isinstance(item, ProbeItem):
-            row = dataclasses.asdict(item)
-            row["fetched_at"] = utcnow()
-            self._add(Probe, row)
         if sum(len(rows) for rows in self.buffers.values()) >= FLUSH_ROWS or (
             time.monotonic() - self.last_flush > FLUSH_SECONDS
         ):
@@ -89,10 +88,10 @@ class AuditDatabasePipeline:
 
     def flush(self) -> None:
         self.last_flush = time.monotonic()
-        if not self.buffers and not self.page_updates:
+        if not self.buffers and not self.updates:
             return
         buffers, self.buffers = self.buffers, {}
-        updates, self.page_updates = self.page_updates, []
+        updates, self.updates = self.updates, []
         assert self.factory is not None
         try:
             with self.factory.begin() as session:
@@ -101,10 +100,10 @@ class AuditDatabasePipeline:
                     rows = buffers.get(model)
                     if rows:
                         session.execute(insert(model), rows)
-                for row in updates:
+                for model, row in updates:
                     values = {k: v for k, v in row.items() if k != "url"}
                     session.execute(
-                        update(Page).where(Page.crawl_run_id == self.run_id, Page.url == row["url"]).values(**values)
+                        update(model).where(model.crawl_run_id == self.run_id, model.url == row["url"]).values(**values)
                     )
         except Exception:
             logger.exception("run %s: could not store %d rows", self.run_id,

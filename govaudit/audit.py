@@ -12,7 +12,9 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -59,7 +61,8 @@ class RunResult:
     counts: dict[str, int] = field(default_factory=dict)  # findings by status
     report: Path | None = None
     exports: list[Path] = field(default_factory=list)
-    log: Path | None = None
+    logs: dict[str, Path] = field(default_factory=dict)  # site id -> its crawl log
+    output_error: str | None = None  # the audit is stored, but the report or lists could not be written
 
 
 def absolute_db_url(url: str) -> str:
@@ -88,13 +91,25 @@ def begin_runs(session: Session, config: Config, sites: Sequence[SiteConfig], as
     return audit
 
 
-def crawl_sites(config_path: str, db_url: str, runs: dict[str, int], as_of: dt.date, log_path: Path,
-                progress: ProgressFn | None = None) -> int:
-    """Run the crawler in a child process; returns its exit code. Its log goes to ``log_path``."""
+@dataclass(frozen=True)
+class CrawlOptions:
+    cache_dir: Path | None = Path("var/httpcache")  # None: no incremental crawling
+    full: bool = False  # ignore (and renew) the cache: every page fetched whole
+    jobs: int = 2  # sites crawled at once, each in its own process
+
+
+DEFAULT_OPTIONS = CrawlOptions()
+
+
+def crawl_site(config_path: str, db_url: str, site_id: str, run_id: int, as_of: dt.date, log_path: Path,
+               progress: ProgressFn | None = None, options: CrawlOptions = DEFAULT_OPTIONS) -> int:
+    """Crawl one site in a child process; returns its exit code. Its log goes to ``log_path``."""
     cmd = [sys.executable, "-m", "crawler.crawl", "--config", config_path, "--db", db_url,
-           "--as-of", as_of.isoformat()]
-    for site_id, run_id in runs.items():
-        cmd += ["--run", f"{site_id}={run_id}"]
+           "--as-of", as_of.isoformat(), "--run", f"{site_id}={run_id}"]
+    if options.cache_dir is not None:
+        cmd += ["--cache-dir", str(Path(options.cache_dir).resolve())]
+    if options.full:
+        cmd.append("--full")
     env = dict(os.environ, PYTHONUNBUFFERED="1", SCRAPY_SETTINGS_MODULE="crawler.settings")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -108,6 +123,24 @@ def crawl_sites(config_path: str, db_url: str, runs: dict[str, int], as_of: dt.d
             if progress is not None:
                 progress(event)
         return proc.wait()
+
+
+def crawl_sites(config_path: str, db_url: str, runs: dict[str, int], as_of: dt.date, logs: dict[str, Path],
+                progress: ProgressFn | None = None, options: CrawlOptions = DEFAULT_OPTIONS) -> dict[str, int]:
+    """Crawl every site in its own child process, ``jobs`` at a time: a site whose crawler crashes or
+    is killed fails alone. Returns each site's exit code."""
+    lock = threading.Lock()
+
+    def report(event: dict) -> None:
+        if progress is not None:
+            with lock:
+                progress(event)
+
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        futures = {site_id: pool.submit(crawl_site, config_path, db_url, site_id, run_id, as_of, logs[site_id],
+                                        report, options)
+                   for site_id, run_id in runs.items()}
+        return {site_id: future.result() for site_id, future in futures.items()}
 
 
 def audit_crawl_run(session: Session, run: CrawlRun, site: SiteConfig, deadline_days: int) -> list[str]:
@@ -154,6 +187,7 @@ def run(
     as_of: dt.date | None = None,
     progress: ProgressFn | None = None,
     log_dir: str | Path = "var/logs",
+    options: CrawlOptions = DEFAULT_OPTIONS,
 ) -> RunResult:
     """Crawl, audit and report. Raises RunError when nothing could be run."""
     config = load_checked_config(config_path)
@@ -168,25 +202,32 @@ def run(
         audit = begin_runs(session, config, sites, as_of, str(config_path))
         runs = {r.site_id: r.id for r in audit.crawl_runs}
         audit_id = audit.id
-    log_path = Path(log_dir) / f"run-{audit_id}.log"
-    code = crawl_sites(str(Path(config_path).resolve()), url, runs, as_of, log_path, progress)
-    result = audit_runs(factory, config, audit_id, crawl_exit=code, log_path=log_path)
+    logs = {site_id: Path(log_dir) / f"run-{audit_id}-{site_id}.log" for site_id in runs}
+    codes = crawl_sites(str(Path(config_path).resolve()), url, runs, as_of, logs, progress, options)
+    result = audit_runs(factory, config, audit_id, codes, logs)
     if out_dir is not None:
-        write_outputs(factory, result, Path(out_dir))
+        try:
+            write_outputs(factory, result, Path(out_dir))
+        except Exception as exc:  # noqa: BLE001 - the audit is stored; say what could not be written
+            logger.exception("run %s: writing the report to %s failed", audit_id, out_dir)
+            result.output_error = f"the audit is stored, but writing {out_dir} failed: {type(exc).__name__}: {exc}"
     return result
 
 
-def audit_runs(factory: sessionmaker[Session], config: Config, audit_id: int, crawl_exit: int = 0,
-               log_path: Path | None = None) -> RunResult:
+def audit_runs(factory: sessionmaker[Session], config: Config, audit_id: int, codes: dict[str, int] | None = None,
+               logs: dict[str, Path] | None = None) -> RunResult:
     """Audit every crawled run of an audit run; mark the ones the crawler did not finish as failed."""
+    codes, logs = codes or {}, logs or {}
     with factory.begin() as session:
         audit = session.get(AuditRun, audit_id)
         for crawl_run in list(audit.crawl_runs):
             if crawl_run.status == "running":
                 crawl_run.status = "failed"
                 crawl_run.finished_at = utcnow()
-                where = f" (see {log_path})" if log_path else ""
-                crawl_run.error = f"the crawl did not finish (crawler exit code {crawl_exit}){where}"
+                log = logs.get(crawl_run.site_id)
+                where = f" (see {log})" if log else ""
+                code = codes.get(crawl_run.site_id)
+                crawl_run.error = f"the crawl did not finish (crawler exit code {code}){where}"
                 continue
             if crawl_run.status != "crawled":
                 continue
@@ -199,7 +240,7 @@ def audit_runs(factory: sessionmaker[Session], config: Config, audit_id: int, cr
                 crawl_run.status = "failed"
                 crawl_run.error = f"audit failed: {exc}"
         result = finish(session, audit)
-    result.log = log_path
+    result.logs = dict(logs)
     return result
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from govaudit.audit import run
+from govaudit.audit import CrawlOptions, run
 from govaudit.db import open_database
 from govaudit.models import Column, CrawlRun, Document, Link, Listing, Page, Probe
 from tests.mockserver import MockServer, Reply
@@ -40,7 +40,8 @@ def write_config(tmp_path: Path, server: MockServer, extra: str = "", columns: s
 
 def crawl(tmp_path: Path, config: Path):
     db = f"sqlite:///{tmp_path}/audit.db"
-    result = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs")
+    result = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
+                 options=CrawlOptions(cache_dir=tmp_path / "cache"))
     factory = open_database(db)
     return result, factory
 
@@ -141,7 +142,7 @@ def test_service_links_are_probed_not_crawled_and_failures_are_logged_with_site_
             assert (probe.url, probe.kind, probe.status, probe.title) == (service.url("/item/1"), "service", 200,
                                                                           "办事指南")
             assert "/item/2" not in service.hits
-            log = result.log.read_text(encoding="utf-8")
+            log = result.logs["mock"].read_text(encoding="utf-8")
             assert f"mock: {server.url('/broken.html')}: HTTP 500" in log
 
 
@@ -200,14 +201,15 @@ def test_a_killed_crawl_is_marked_failed_and_earlier_runs_stay_intact(tmp_path):
     with MockServer({"/": home}) as server:
         config = write_config(tmp_path, server)
         db = f"sqlite:///{tmp_path}/audit.db"
-        first = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs")
+        first = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
+                 options=CrawlOptions(cache_dir=tmp_path / "cache"))
         factory = open_database(db)
         with factory() as session:
             before = [finding_dict(f) for f in run_findings(session, select_runs(session))]
         assert sorted((f["check"], f["status"]) for f in before) == [("AV02", "new"), ("UP01", "new")]
 
         killed = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
-                     progress=lambda event: _kill_children())
+                     options=CrawlOptions(cache_dir=tmp_path / "cache"), progress=lambda event: _kill_children())
         hang.set()
         [crawl_run] = killed.runs
         assert crawl_run.status == "failed" and "exit code -9" in crawl_run.error
@@ -217,7 +219,8 @@ def test_a_killed_crawl_is_marked_failed_and_earlier_runs_stay_intact(tmp_path):
             assert [r.id for r in latest] == [first.runs[0].id]
             assert [finding_dict(f) for f in run_findings(session, latest)] == before
 
-        again = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs")
+        again = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
+                 options=CrawlOptions(cache_dir=tmp_path / "cache"))
         with factory() as session:
             after = [finding_dict(f) for f in run_findings(session, again.runs)]
         assert sorted((f["check"], f["status"], f["fingerprint"]) for f in after) == sorted(

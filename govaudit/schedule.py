@@ -1,0 +1,94 @@
+"""Scheduler entries for the nightly run and the probes: cron lines or systemd units, never a daemon of ours."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from pathlib import Path
+
+
+class ScheduleError(ValueError):
+    """The schedule asked for cannot be written."""
+
+
+def _time(at: str) -> tuple[int, int]:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", at.strip())
+    if not match:
+        raise ScheduleError(f"--at takes a time like 02:30, not {at!r}")
+    return int(match[1]), int(match[2])
+
+
+def _command(verb: str, config_path: str) -> str:
+    """The govaudit command line, with absolute paths: schedulers start in another directory."""
+    return shlex.join([sys.executable, "-m", "govaudit", verb, "--config", str(Path(config_path).resolve())])
+
+
+def _probe_cron(minutes: int) -> str:
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    if 60 % minutes:
+        raise ScheduleError(f"--probe-every {minutes}: cron needs a divisor of 60 minutes or whole hours")
+    return f"*/{minutes} * * * *"
+
+
+def cron_lines(config_path: str, at: str = "02:30", probe_every: int = 60) -> str:
+    """crontab lines: the nightly run at ``at``, probes every ``probe_every`` minutes."""
+    hour, minute = _time(at)
+    workdir = shlex.quote(str(Path.cwd()))
+    return (
+        "# govaudit: install with `crontab -e` (or append to the output of `crontab -l`)\n"
+        "# nightly audit; exit 3 = some sites failed, 75 = the previous night still running\n"
+        f"{minute} {hour} * * * cd {workdir} && mkdir -p var/logs && {_command('nightly', config_path)} "
+        ">> var/logs/cron.log 2>&1\n"
+        "# availability probes (AV01 veto needs >= 20 a day)\n"
+        f"{_probe_cron(probe_every)} cd {workdir} && mkdir -p var/logs && {_command('probe', config_path)} "
+        ">> var/logs/cron.log 2>&1\n"
+    )
+
+
+def systemd_units(config_path: str, at: str = "02:30", probe_every: int = 60) -> str:
+    """Two service + timer pairs, each file introduced by a ``# file:`` line."""
+    hour, minute = _time(at)
+    workdir = str(Path.cwd())
+    units = []
+    for name, verb, description, calendar in (
+        ("govaudit-nightly", "nightly", "govaudit nightly audit", f"*-*-* {hour:02d}:{minute:02d}:00"),
+        ("govaudit-probe", "probe", "govaudit availability probe", _systemd_every(probe_every)),
+    ):
+        units.append(
+            f"# file: /etc/systemd/system/{name}.service\n"
+            "[Unit]\n"
+            f"Description={description}\n"
+            "After=network-online.target\n"
+            "Wants=network-online.target\n\n"
+            "[Service]\n"
+            "Type=oneshot\n"
+            f"WorkingDirectory={workdir}\n"
+            f"ExecStart={_command(verb, config_path)}\n"
+            "# 75: the previous run still holds the lock, nothing wrong; 3 (some sites failed) and 1 leave\n"
+            "# the unit failed, so that `systemctl --failed` and OnFailure= alerts show it\n"
+            "SuccessExitStatus=75\n"
+        )
+        units.append(
+            f"# file: /etc/systemd/system/{name}.timer\n"
+            "[Unit]\n"
+            f"Description={description} (timer)\n\n"
+            "[Timer]\n"
+            f"OnCalendar={calendar}\n"
+            "Persistent=true\n\n"
+            "[Install]\n"
+            "WantedBy=timers.target\n"
+        )
+    units.append("# then: systemctl daemon-reload && systemctl enable --now govaudit-nightly.timer govaudit-probe.timer\n")
+    return "\n".join(units)
+
+
+def _systemd_every(minutes: int) -> str:
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "hourly" if hours == 1 else f"*-*-* 00/{hours}:00:00"
+    if 60 % minutes:
+        raise ScheduleError(f"--probe-every {minutes}: use a divisor of 60 minutes or whole hours")
+    return f"*-*-* *:00/{minutes}:00"
