@@ -1,4 +1,6 @@
-"""The HTML findings report: one self-contained page (inline CSS, no scripts, no external assets).
+"""The HTML findings report: ``index.html`` (per site: scorecard, trend chart, findings) and
+``changes.html`` (what changed since each site's previous completed run). Both are self-contained
+(inline CSS and SVG, no scripts, no external assets).
 
 Everything shown that came from a crawl (titles, URLs, messages, evidence) is untrusted: the Jinja2
 environment escapes every expression, a URL becomes a link only when it is plain http(s), and
@@ -32,10 +34,12 @@ from reports.common import (
     save_screenshots,
     unit_label,
 )
+from reports.trends import SEVERITIES, TREND_RUNS, Chart, RunCounts, severity_history, trend_chart
 
 TEMPLATES = Path(__file__).with_name("templates")
 EVIDENCE_LIST_LIMIT = 10
 SITE_WIDE_COLUMN = "全站（不属于某一栏目）"
+PAGES = {"changes.html": "changes.html", "index.html": "report.html"}  # file written -> its template
 
 # Bidi overrides/isolates/marks and C0/C1 controls (tab, LF and CR are ordinary whitespace in HTML).
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -123,7 +127,9 @@ def _environment() -> Environment:
         STATUS_LABELS=STATUS_LABELS,
         VERDICT_LABELS=VERDICT_LABELS,
         RUN_STATUS_LABELS=RUN_STATUS_LABELS,
+        SEVERITIES=SEVERITIES,
         unit_label=unit_label,
+        TREND_RUNS=TREND_RUNS,
     )
     env.filters["evidence_rows"] = evidence_rows
     return env
@@ -217,6 +223,22 @@ class VetoItem:
 
 
 @dataclass
+class ChangeRow:
+    """One line of a site's before/after table on the changes page."""
+
+    label: str
+    severity: str | None  # set on the pending-count lines
+    before: Any  # None: no previous run, or not recorded
+    now: Any
+    rising_is_worse: bool = True  # more pending findings or errors is bad news; more pages is not
+
+    @property
+    def delta(self) -> int | None:
+        numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in (self.before, self.now))
+        return self.now - self.before if numbers else None
+
+
+@dataclass
 class SiteReport:
     anchor: str
     run: CrawlRun
@@ -228,6 +250,45 @@ class SiteReport:
     by_check: list[Group]
     by_column: list[Group]
     stats: list[tuple[str, str]]
+    history: list[RunCounts]  # pending findings by severity, last completed runs up to this one
+    chart: Chart
+
+    @property
+    def first_time(self) -> list[FindingRecord]:
+        """Seen for the first time in this run (``new`` excludes ``reopened``)."""
+        return [f for f in self.findings if f.status == "new"]
+
+    @property
+    def reopened(self) -> list[FindingRecord]:
+        return [f for f in self.findings if f.status == "reopened"]
+
+    @property
+    def newly_overdue(self) -> list[FindingRecord]:
+        """逾期 now, but not yet on the previous run's date: the deadline fell in between."""
+        if self.previous is None:
+            return self.overdue
+        return [f for f in self.overdue if not is_overdue(f, self.previous.as_of)]
+
+    @property
+    def previous_counts(self) -> Counter | None:
+        """The previous run's pending findings by severity (from the trend's query), if any."""
+        if self.previous is None:
+            return None
+        entry = next((r for r in self.history if r.run_id == self.previous.id), None)
+        return entry.counts if entry is not None else None
+
+    @property
+    def change_rows(self) -> list[ChangeRow]:
+        """The site as a whole, previous run -> this run: crawl status, pages, pending counts by severity."""
+        before = self.previous
+        rows = [ChangeRow("抓取状态", None, RUN_STATUS_LABELS.get(before.status, before.status) if before else None,
+                          RUN_STATUS_LABELS.get(self.run.status, self.run.status))]
+        rows.append(ChangeRow(_STAT_LABELS["pages"], None, _stat(before, "pages"), _stat(self.run, "pages"), False))
+        rows.append(ChangeRow(_STAT_LABELS["errors"], None, _stat(before, "errors"), _stat(self.run, "errors")))
+        counts, now = self.previous_counts, self.severity_counts
+        rows += [ChangeRow("待整改", sev, None if counts is None else counts[sev], now[sev]) for sev in SEVERITIES]
+        rows.append(ChangeRow("待整改合计", None, None if counts is None else sum(counts.values()), len(self.active)))
+        return rows
 
     @property
     def active(self) -> list[FindingRecord]:
@@ -315,6 +376,13 @@ def _duration(seconds: Any) -> str:
     return f"{secs} 秒"
 
 
+def _stat(run: CrawlRun | None, what: str) -> Any:
+    """One of the crawl's statistics (``pages``, ``errors``), None when not recorded."""
+    stats = run.stats if run is not None and isinstance(run.stats, dict) else {}
+    key = next((k for k in _STAT_KEYS[what] if k in stats), None)
+    return None if key is None else stats[key]
+
+
 def _stats(run: CrawlRun) -> list[tuple[str, str]]:
     """The crawl's statistics worth showing: pages, errors, duration, then whatever else it recorded."""
     stats = dict(run.stats or {}) if isinstance(run.stats, dict) else {}
@@ -339,6 +407,7 @@ def _site_report(session: Session, index: int, run: CrawlRun, known: set[str] | 
     waived = [f for f in every if f.status != "resolved" and is_waived(f, run.as_of)]
     findings = [f for f in every if f not in waived]
     anchor = _anchor("site", str(index), run.site_id)
+    history = severity_history(session, run)
     return SiteReport(
         anchor=anchor,
         run=run,
@@ -350,6 +419,8 @@ def _site_report(session: Session, index: int, run: CrawlRun, known: set[str] | 
         by_check=_by_check(anchor, findings),
         by_column=_by_column(anchor, findings),
         stats=_stats(run),
+        history=history,
+        chart=trend_chart(history),
     )
 
 
@@ -367,13 +438,20 @@ def report_context(session: Session, runs: Sequence[CrawlRun]) -> dict[str, Any]
         "active_total": len(active),
         "new_total": sum(len(s.new) for s in sites),
         "resolved_total": sum(len(s.resolved) for s in sites),
+        "change_totals": {
+            "new": sum(len(s.first_time) for s in sites),
+            "reopened": sum(len(s.reopened) for s in sites),
+            "resolved": sum(len(s.resolved) for s in sites),
+            "overdue": sum(len(s.newly_overdue) for s in sites),
+        },
         "verdicts": Counter(s.verdict for s in sites),
         "severities": list(SEVERITY_ORDER),
     }
 
 
 def render_report(session: Session, runs: list[CrawlRun], out_dir: Path) -> Path:
-    """Write ``out_dir/index.html`` for these crawl runs and return its path."""
+    """Write ``out_dir/index.html`` and ``out_dir/changes.html`` for these crawl runs; return the
+    index's path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Render fully before touching the disk: a failing template never replaces an older report.
@@ -383,8 +461,9 @@ def render_report(session: Session, runs: list[CrawlRun], out_dir: Path) -> Path
     env.filters["screenshot"] = lambda evidence: shots.get((evidence or {}).get("screenshot"))
     as_of = {run.id: run.as_of for run in runs}
     env.tests["overdue"] = lambda finding: is_overdue(finding, as_of[finding.crawl_run_id])
-    page = env.get_template("report.html").render(**context)
-    target = out_dir / "index.html"
-    with atomic_path(target) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return target
+    pages = {name: env.get_template(template).render(**context) for name, template in PAGES.items()}
+    # changes.html first: index.html links to it, so it must never point at a page not yet there.
+    for name in sorted(pages, key=lambda n: n == "index.html"):
+        with atomic_path(out_dir / name) as tmp:
+            tmp.write_text(pages[name], encoding="utf-8")
+    return out_dir / "index.html"

@@ -57,13 +57,15 @@ def open_session(tmp_path: Path) -> Session:
 
 def add_finding(session: Session, run: CrawlRun, check: str, severity: str, status: str, message: str,
                 url: str = HOME, unit: str | None = None, column: str | None = None,
-                evidence: dict | None = None, first_seen: dt.date | None = None) -> FindingRecord:
+                evidence: dict | None = None, first_seen: dt.date | None = None,
+                waived_until: dt.date | None = None) -> FindingRecord:
     seen = dt.datetime.combine(first_seen or run.as_of, dt.time(9, 30))
     rec = FindingRecord(
         crawl_run_id=run.id, site_id=run.site_id, check=check, severity=severity, unit=unit, column=column,
         url=url, message=message, evidence=evidence or {}, fingerprint=f"{check}-{url}-{column}",
         status=status, first_seen=seen, last_seen=dt.datetime.combine(run.as_of, dt.time(9, 30)),
         deadline=seen.date() + dt.timedelta(days=14),  # an open finding keeps its first deadline
+        waived_until=waived_until, waiver_reason="栏目已撤销，待删除" if waived_until else None,
     )
     session.add(rec)
     session.flush()
@@ -113,3 +115,35 @@ def build_two_runs(session: Session) -> dict[str, CrawlRun]:
                 url="https://jyj.xingguo.gov.cn/jydt/", unit="县教育局/办公室", column="教育动态")
     session.commit()
     return {"county": county, "edu": edu, "old_county": old_county}
+
+
+def night_counts(night: int) -> dict[str, int]:
+    """The pending findings planted on night ``night`` (1-based) by ``build_nights``, by severity."""
+    return {"veto": night % 3, "major": night % 4 + 1, "minor": 2, "info": night % 2}
+
+
+def build_nights(session: Session, nights: int, start: dt.date = FIRST_AS_OF) -> list[CrawlRun]:
+    """The county crawled every night from ``start``: ``night_counts`` pending findings a night, plus
+    one resolved and one waived finding (never pending) and one whose waiver has lapsed (pending, minor).
+    A failed crawl on the 3rd night is not a completed run. Returns the completed runs, oldest first."""
+    session.add(Site(id=COUNTY, name="兴国县人民政府", url=HOME, unit="县政府办公室", kind="government"))
+    runs = []
+    for night in range(1, nights + 1):
+        audit = AuditRun(as_of=start + dt.timedelta(days=night - 1), status="completed")
+        session.add(audit)
+        session.flush()
+        if night == 3:
+            failed = add_run(session, audit, COUNTY, status="failed")
+            add_finding(session, failed, "AV01", "veto", "new", "首页无法访问")
+        run = add_run(session, audit, COUNTY, stats={"pages": 100 + night})
+        for severity, count in night_counts(night).items():
+            for k in range(count - (severity == "minor")):  # the lapsed waiver is one of the minor ones
+                add_finding(session, run, "UP03", severity, "open", f"栏目未更新 {k}", url=f"{HOME}{severity}/{k}/")
+        add_finding(session, run, "MD04", "minor", "open", "文件缺少成文日期（豁免已过期）", url=f"{HOME}lapsed/",
+                    waived_until=run.as_of - dt.timedelta(days=1))
+        add_finding(session, run, "AV02", "major", "resolved", "首页链接不可用", url=f"{HOME}old.html")
+        add_finding(session, run, "UP04", "veto", "open", "空白栏目（已豁免）", url=f"{HOME}waived/",
+                    waived_until=run.as_of)
+        runs.append(run)
+    session.commit()
+    return runs
