@@ -221,7 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
         records = self.server.portal.renderer.records(self.server.role, column, first, last)
         nextgroup = ("/module/web/jpage/dataproxy.jsp?page=1&" + "&".join(
             f"{key}={quote(params.get(key, ''), safe='/')}"
-            for key in ("webid", "path", "columnid", "unitid", "webname", "permissiontype")))
+            for key in ("appid", "webid", "path", "columnid", "unitid", "webname", "permissiontype")))
         body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<datastore>\n"
                 f"<nextgroup><![CDATA[<a href=\"{nextgroup}\"></a>]]></nextgroup>\n<recordset>\n"
                 + "".join(f"<record><![CDATA[\n{record}]]></record>\n" for record in records)

@@ -299,7 +299,7 @@ def test_jcms_lists_live_in_datastores_and_the_rest_comes_from_the_data_proxy(de
     assert settings == {"totalRecord": 6, "perPage": 2, "groupSize": 2} and len(inline) == 4
     status, xml = dataproxy(demo_portal, 1202, 5, 6, 2)
     assert status == 200 and xml.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<datastore>')
-    assert "<nextgroup><![CDATA[<a href=\"/module/web/jpage/dataproxy.jsp?page=1&webid=3&path=/&columnid=1202" in xml
+    assert "<nextgroup><![CDATA[<a href=\"/module/web/jpage/dataproxy.jsp?page=1&appid=1&webid=3&path=/&columnid=1202" in xml
     rest = _RECORD_LINK.findall(xml)
     assert [link for link, _ in rest] == ["/art/2026/4/16/art_1202_12025.html", "/art/2026/3/12/art_1202_12026.html"]
     assert not {link for link, _ in inline} & {link for link, _ in rest}
