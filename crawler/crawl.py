@@ -51,6 +51,11 @@ def cache_settings(cache_dir: Path) -> dict:
     (If-None-Match / If-Modified-Since), so an unchanged page costs a 304. Error answers are never stored:
     a 404 must be seen again, not remembered."""
     return {
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.RetryAfterMiddleware": 560,
+            "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+            "crawler.middlewares.AuditHttpCacheMiddleware": 900,
+        },
         "HTTPCACHE_ENABLED": True,
         "HTTPCACHE_DIR": str(cache_dir.resolve()),
         "HTTPCACHE_POLICY": "crawler.middlewares.AuditCachePolicy",

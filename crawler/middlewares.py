@@ -7,6 +7,7 @@ import email.utils
 import time
 
 from scrapy import Request, Spider
+from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Response
 
@@ -65,4 +66,21 @@ class AuditCachePolicy(RFC2616Policy):
     an audit records what the site answers tonight, not what it answered last night."""
 
     def is_cached_response_fresh(self, cachedresponse: Response, request: Request) -> bool:
+        # What RFC2616Policy does for a stale copy: ask with its validators.
+        self._set_conditional_validators(request, cachedresponse)
         return False
+
+
+class AuditHttpCacheMiddleware(HttpCacheMiddleware):
+    """Scrapy's cache middleware, minus its error recovery: when a download fails, Scrapy would hand
+    back the stored copy, and a site that is down tonight would look up. The failure must be seen."""
+
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None):
+        request.meta.pop("cached_response", None)
+        return None
+
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None):
+        # Nearest the network: the bytes that really came over the wire (a 304 has no body),
+        # before a stored copy takes the answer's place.
+        self.stats.inc_value("govaudit/network_bytes", len(response.body))
+        return super().process_response(request, response)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from govaudit.audit import CrawlOptions, run
 from govaudit.db import open_database
-from govaudit.models import Column, CrawlRun, Document, Link, Listing, Page, Probe
+from govaudit.models import Column, CrawlRun, Document, FindingRecord, Link, Listing, Page, Probe
 from tests.mockserver import MockServer, Reply
 
 AS_OF = dt.date(2026, 6, 15)
@@ -31,7 +31,7 @@ def write_config(tmp_path: Path, server: MockServer, extra: str = "", columns: s
             unit: 办公室
             allowed_hosts: [{server.host}]
             service_hosts: {service_hosts}
-            limits: {{delay: 0, concurrency: 4, timeout: 5}}
+            limits: {{delay: 0, concurrency: 4, timeout: 5, recheck_delay: 0.2}}
         """) + extra + columns
     path = tmp_path / "sites.yml"
     path.write_text(text, encoding="utf-8")
@@ -282,3 +282,61 @@ def test_static_render_never_starts_a_browser(tmp_path):
         assert (column.entries, column.rendered_by_js) == (0, False)
         with factory() as session:
             assert session.get(CrawlRun, result.runs[0].id).stats["rendered_pages"] == 0
+
+
+def test_a_transient_failure_is_checked_again_before_it_counts(tmp_path):
+    def flaky(count: int) -> Reply:
+        # Scrapy's own retries (2) fail too; the second look after the crawl succeeds.
+        if count <= 3:
+            return Reply("busy", status=503, headers={"Content-Type": "text/plain"})
+        return Reply(page("<p>恢复</p>", "恢复正常"))
+
+    broken = Reply("down", status=500, headers={"Content-Type": "text/plain"})
+    routes = {"/": Reply(page('<a href="/flaky.html">偶发</a><a href="/broken.html">持续出错</a>')),
+              "/flaky.html": flaky, "/broken.html": broken}
+    with MockServer(routes) as server:
+        result, factory = crawl(tmp_path, write_config(tmp_path, server))
+        pages = {p.url: p for p in rows(factory, Page)}
+        assert (pages[server.url("/flaky.html")].status, pages[server.url("/flaky.html")].title) == (200, "恢复正常")
+        assert pages[server.url("/broken.html")].status == 500
+        assert server.hits["/flaky.html"] == 4 and server.hits["/broken.html"] == 6
+        with factory() as session:
+            stats = session.get(CrawlRun, result.runs[0].id).stats
+            findings = session.scalars(select(FindingRecord)).all()
+        assert (stats["rechecked"], stats["recovered"]) == (2, 1)
+        assert [(f.check, f.url) for f in findings if f.check == "AV02"] == [("AV02", server.url("/broken.html"))]
+
+
+def test_a_second_crawl_of_an_unchanged_site_is_answered_with_304s(tmp_path):
+    import email.utils
+
+    stamp = email.utils.format_datetime(dt.datetime(2026, 6, 1, tzinfo=dt.UTC), usegmt=True)
+    body = page('<a href="/a.html">文章</a>' + "<p>正文</p>" * 200)
+
+    def conditional(count: int) -> Reply:
+        return Reply(body, headers={"Content-Type": "text/html; charset=utf-8", "ETag": '"v1"',
+                                    "Last-Modified": stamp})
+
+    routes = {"/": conditional, "/a.html": conditional}
+    with MockServer(routes) as server:
+        original = server.httpd.RequestHandlerClass.do_GET
+
+        def do_get(handler) -> None:
+            if handler.headers.get("If-None-Match") == '"v1"':
+                handler.send_response(304)
+                handler.send_header("ETag", '"v1"')
+                handler.end_headers()
+                return
+            original(handler)
+
+        server.httpd.RequestHandlerClass.do_GET = do_get
+        config = write_config(tmp_path, server)
+        first, factory = crawl(tmp_path, config)
+        second, _ = crawl(tmp_path, config)
+        with factory() as session:
+            one = session.get(CrawlRun, first.runs[0].id).stats
+            two = session.get(CrawlRun, second.runs[0].id).stats
+            titles = {p.url: p.title for p in session.scalars(select(Page).where(Page.crawl_run_id == second.runs[0].id))}
+    assert (one["not_modified"], two["not_modified"]) == (0, 2)
+    assert two["bytes_received"] < one["bytes_received"] / 5
+    assert titles[server.url("/a.html")] == "页面"  # the stored copy is read as if fetched

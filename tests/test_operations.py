@@ -35,7 +35,7 @@ def two_sites(tmp_path: Path, a: MockServer, b: MockServer) -> Path:
                 url: {server.url('/')}
                 unit: 办公室
                 render: static
-                limits: {{delay: 0, concurrency: 4, timeout: 5}}
+                limits: {{delay: 0, concurrency: 4, timeout: 5, recheck_delay: 0.2}}
             """)
     path = tmp_path / "sites.yml"
     path.write_text("sites:\n" + text, encoding="utf-8")

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import lxml.html
-from scrapy import Request, Spider
-from scrapy.exceptions import IgnoreRequest
+from scrapy import Request, Spider, signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -30,7 +30,15 @@ from crawler.items import (
     PageItem,
     ProbeItem,
 )
-from crawler.listing import dated_items, extract_links, navigation_columns, read_list
+from crawler.listing import (
+    DataRequest,
+    ListPage,
+    dated_items,
+    extract_links,
+    navigation_columns,
+    read_data,
+    read_list,
+)
 from crawler.metadata import parse_metadata
 from govaudit.config import SiteConfig, host_allowed, host_of
 
@@ -103,6 +111,11 @@ def describe_failure(failure: Failure) -> str:
 
 
 _SCRIPT = re.compile(r"<script\b", re.I)
+# Answers that say "not now" rather than "not here": fetched again before they count.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 524})
+# Characters of a column page's own text (not links, menus or footer) that make it one page of
+# information, like 机构职能 or 公开指南, rather than an empty list.
+SINGLE_PAGE_TEXT = 150
 PAGES_PER_CONTEXT = 20
 NETWORK_IDLE_MS = 5000
 
@@ -170,6 +183,12 @@ class PortalSpider(Spider):
         self.render_errors = 0
         self.render_seconds = 0.0
         self.contexts = ContextPool(PAGES_PER_CONTEXT)
+        # Transient failures (a timeout, a 503) are fetched again once the crawl is otherwise done.
+        self.recheck_due: list[Request] = []
+        self.rechecks: dict[str, int] = {}
+        self.recheck_waiting = False
+        self.recovered = 0
+        self.not_modified = 0
         for column in site.columns:
             url = normalize_url(column.url)
             self.render_modes[url] = column.render or site.render
@@ -177,6 +196,12 @@ class PortalSpider(Spider):
                 name=column.name, url=url, category=column.category, category_guessed=False,
                 unit=column.unit or site.unit, source="config",
             )
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
 
     # --- requests ---------------------------------------------------------------------------
     async def start(self):
@@ -230,6 +255,41 @@ class PortalSpider(Spider):
             return "service"
         return "external"
 
+    # --- transient failures -----------------------------------------------------------------
+    def _maybe_recheck(self, request: Request, why: str) -> None:
+        """Fetch a transient failure again after the crawl (``limits.recheck_times``, ``recheck_delay``):
+        one timeout or one 503 must not become a finding."""
+        url = normalize_url(request.url)
+        done = self.rechecks.get(url, 0)
+        if done >= self.site.limits.recheck_times:
+            return
+        self.rechecks[url] = done + 1
+        keep = ("hops", "list_of", "probe_kind", "dont_obey_robotstxt", "download_slot")
+        meta = {k: v for k, v in request.meta.items() if k in keep}
+        meta["recheck"] = done + 1
+        self.logger.info("%s: %s: %s; will check again", self.site.id, url, why)
+        self.recheck_due.append(Request(url, callback=request.callback, errback=request.errback,
+                                        dont_filter=True, priority=-10, meta=meta))
+
+    def on_idle(self) -> None:
+        """Hold the crawl open while failed pages wait for their second look."""
+        if self.recheck_waiting:
+            raise DontCloseSpider
+        if not self.recheck_due:
+            return
+        due, self.recheck_due = self.recheck_due, []
+        self.recheck_waiting = True
+
+        def resend() -> None:
+            self.recheck_waiting = False
+            for request in due:
+                self.crawler.engine.crawl(request)
+
+        from twisted.internet import reactor
+
+        reactor.callLater(self.site.limits.recheck_delay, resend)
+        raise DontCloseSpider
+
     # --- pages ------------------------------------------------------------------------------
     def role_of(self, url: str, meta: dict) -> tuple[str, str | None]:
         if url == self.home:
@@ -259,12 +319,18 @@ class PortalSpider(Spider):
         )
         column = self.columns.get(column_url) if kind == "column" else None
         if column is not None:
-            column.status, column.final_url = response.status, final_url
+            column.status, column.final_url, column.error = response.status, final_url, None
+        if "cached" in response.flags:
+            self.not_modified += 1  # revalidated: the server answered 304, the stored copy is read
         if response.status >= 400:
             self.errors += 1
             self.logger.warning("%s: %s: HTTP %s", self.site.id, url, response.status)
+            if response.status in TRANSIENT_STATUSES:
+                self._maybe_recheck(response.request, f"HTTP {response.status}")
             yield page
             return
+        if meta.get("recheck"):
+            self.recovered += 1
         if not self._is_html(response, content_type):
             yield page
             return
@@ -367,26 +433,12 @@ class PortalSpider(Spider):
         read = self.pages_read.setdefault(column.url, set())
         read.add(url)  # a page read again in the browser is still one page
         column.list_pages = len(read)
-        # One entry once per column: "/x/" and "/x/index.html", or a CMS that serves the same records
-        # for every page number, must not count an entry twice.
-        known = self.column_entries.setdefault(column.url, set())
-        entries = []
-        for entry in page.entries:
-            entry_url = normalize_url(entry.url)
-            if entry_url not in known:
-                known.add(entry_url)
-                entries.append((entry_url, entry))
-        start = column.entries
-        column.entries += len(entries)
-        column.reader = column.reader if column.reader and not page.entries else page.reader
         if url == column.url:
             column.placeholder = page.placeholder if not page.entries else None
             column.nav_only = not page.entries and not page.placeholder and len(page.subcolumns) >= 2
-        yield ListingsItem(column_url=column.url, page_url=url, entries=[
-            ListingItem(column_url=column.url, page_url=url, position=start + i, title=e.title,
-                        url=entry_url, date=e.date, date_text=e.date_text)
-            for i, (entry_url, e) in enumerate(entries)
-        ])
+            column.single_page = (not page.entries and not page.placeholder and not column.nav_only
+                                  and not page.data and page.text_length >= SINGLE_PAGE_TEXT)
+        yield from self._take_entries(column, url, page, hops)
         seen = self.list_pages.setdefault(column.url, {column.url})
         for next_url in page.next_pages:
             next_url = normalize_url(next_url)
@@ -400,22 +452,79 @@ class PortalSpider(Spider):
                                          again=next_url in self.requested, render=rendered)
             if request is not None:
                 yield request
-        for entry_url, _entry in entries:
-            if host_allowed(entry_url, self.site.allowed_hosts):
-                request = self._page_request(entry_url, hops + 1, priority=2)
-                if request is not None:
-                    yield request
         if column.nav_only and url == column.url:
             for name, sub_url in page.subcolumns:
                 request = self._discover_column(name, normalize_url(sub_url), hops + 1)
                 if request is not None:
                     yield request
 
+    def _take_entries(self, column: ColumnItem, page_url: str, page: ListPage, hops: int):
+        """A list page's (or a data answer's) entries: stored once per column, their pages crawled, and the
+        further data the CMS serves them from requested (bounded like pagination)."""
+        # One entry once per column: "/x/" and "/x/index.html", or a CMS that serves the same records
+        # for every page number, must not count an entry twice.
+        known = self.column_entries.setdefault(column.url, set())
+        entries = []
+        for entry in page.entries:
+            entry_url = normalize_url(entry.url)
+            if entry_url not in known:
+                known.add(entry_url)
+                entries.append((entry_url, entry))
+        start = column.entries
+        column.entries += len(entries)
+        if page.entries or not column.reader:
+            column.reader = page.reader
+        yield ListingsItem(column_url=column.url, page_url=page_url, entries=[
+            ListingItem(column_url=column.url, page_url=page_url, position=start + i, title=e.title,
+                        url=entry_url, date=e.date, date_text=e.date_text)
+            for i, (entry_url, e) in enumerate(entries)
+        ])
+        seen = self.list_pages.setdefault(column.url, {column.url})
+        for data in page.data:
+            key = f"{data.method} {data.url} {data.body or ''}"
+            if key in seen or not host_allowed(data.url, self.site.allowed_hosts):
+                continue
+            if len(seen) >= self.site.limits.list_pages:
+                column.truncated = True
+                break
+            seen.add(key)
+            yield self._data_request(data, column.url, hops)
+        for entry_url, _entry in entries:
+            if host_allowed(entry_url, self.site.allowed_hosts):
+                request = self._page_request(entry_url, hops + 1, priority=2)
+                if request is not None:
+                    yield request
+
+    def _data_request(self, data: DataRequest, column_url: str, hops: int) -> Request:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if data.body is not None else None
+        return Request(
+            data.url, method=data.method, body=data.body, headers=headers, callback=self.parse_list_data,
+            errback=self.data_failed, priority=4, dont_filter=True,
+            meta={"hops": hops, "column": column_url, "reader": data.reader, "download_slot": host_of(data.url)},
+        )
+
+    def parse_list_data(self, response: Response):
+        """A CMS's list data endpoint (e.g. Hanweb's dataproxy.jsp) answering for a column."""
+        column = self.columns[response.meta["column"]]
+        if response.status >= 400:
+            self.logger.warning("%s: %s: list data of column %s: HTTP %s", self.site.id, response.url,
+                                column.name, response.status)
+            return
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        text = decode_body(response.body, content_type).text
+        page = read_data(text, response.url, response.meta["reader"], as_of=self.as_of)
+        yield from self._take_entries(column, normalize_url(response.url), page, response.meta["hops"])
+
+    def data_failed(self, failure: Failure) -> None:
+        column = self.columns[failure.request.meta["column"]]
+        self.logger.warning("%s: %s: list data of column %s: %s", self.site.id, failure.request.url, column.name,
+                            describe_failure(failure))
+
     def _document(self, tree, url: str, title: str | None) -> DocumentItem:
         meta = parse_metadata(tree, as_of=self.as_of)
         return DocumentItem(
-            url=url, title=meta.title or clean_title(title, self.site.name), index_number=meta.index_number, publisher=meta.publisher,
-            written_date=meta.written_date, published_date=meta.published_date, doc_number=meta.doc_number,
+            url=url, title=meta.title or clean_title(title, self.site.name), index_number=meta.index_number,
+            publisher=meta.publisher, written_date=meta.written_date, published_date=meta.published_date, doc_number=meta.doc_number,
             validity=meta.validity, topic=meta.topic, has_metadata=meta.found, raw=dict(meta.raw),
         )
 
@@ -473,6 +582,7 @@ class PortalSpider(Spider):
         self.errors += 1
         reason = describe_failure(failure)
         self.logger.warning("%s: %s: %s", self.site.id, url, reason)
+        self._maybe_recheck(request, reason)
         kind, column_url = self.role_of(url, request.meta)
         column = self.columns.get(column_url) if kind == "column" else None
         if column is not None:
@@ -482,6 +592,8 @@ class PortalSpider(Spider):
 
     # --- probes -----------------------------------------------------------------------------
     def parse_probe(self, response: Response):
+        if response.status in TRANSIENT_STATUSES:
+            self._maybe_recheck(response.request, f"HTTP {response.status}")
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         title = text = None
         if response.status < 400 and self._is_html(response, content_type):
@@ -496,6 +608,7 @@ class PortalSpider(Spider):
 
     def probe_failed(self, failure: Failure):
         request = failure.request
+        self._maybe_recheck(request, describe_failure(failure))
         yield ProbeItem(url=normalize_url(request.url), kind=request.meta["probe_kind"], status=None,
                         error=describe_failure(failure), final_url=None, title=None, text=None)
 
@@ -526,6 +639,12 @@ class PortalSpider(Spider):
         check can mistake it for an unreachable or blank one."""
         return list(self.columns.values())
 
+    def _bytes_received(self) -> int:
+        """Body bytes over the network: counted beside the HTTP cache when there is one (Scrapy's own
+        figure would count a stored copy read after a 304 as received)."""
+        network = self.crawler.stats.get_value("govaudit/network_bytes")
+        return network if network is not None else self.crawler.stats.get_value("downloader/response_bytes", 0)
+
     def crawl_stats(self) -> dict[str, Any]:
         return {
             "pages": self.pages_done,
@@ -537,5 +656,9 @@ class PortalSpider(Spider):
             "rendered_pages": self.rendered,
             "render_seconds": round(self.render_seconds, 2),
             "render_errors": self.render_errors,
+            "rechecked": len(self.rechecks),
+            "recovered": self.recovered,
+            "not_modified": self.not_modified,
+            "bytes_received": self._bytes_received(),
             "duration_s": round(time.monotonic() - self.started, 2),
         }
