@@ -2,34 +2,54 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from checks.base import AuditContext, Check, Finding, is_broken
 from checks.common import found_on, home_urls, outcome
-from govaudit.models import Link
+from govaudit.models import AvailabilityProbe, Link
 
 EXAMPLES_MAX = 20
+FAILURE_EXAMPLES_MAX = 10
+# A run's as_of is a date in China; probe times are stored in naive UTC.
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class AV01(Check):
-    """The home page could not be opened in this run.
+    """The home page could not be opened in this run, or too often in the week's probe history.
 
     Rule:
-        The configured home page fails in the crawl: no response (DNS lookup failed, connection
-        refused, timeout) or an HTTP status of 500 or more, or the crawl stored no home page at all.
-        One finding per site, on the home URL.
+        In the run: the configured home page fails in the crawl — no response (DNS lookup failed,
+        connection refused, timeout) or an HTTP status of 500 or more, or the crawl stored no home
+        page at all: ``major``.
+
+        In the probe history (``govaudit probe``, run every 30–60 minutes): the home-page probes of the
+        ``days`` (default 7) days up to the run's date, inclusive (days in China time). When there are
+        at least ``min_probes`` (default 20) of them and ``veto_ratio`` (default 5 %) or more failed —
+        no response, HTTP 5xx, or HTTP 404/410 — the finding is a ``veto``, whether or not the home page
+        answered in the run. With fewer than ``min_probes`` probes the history is too thin to judge and
+        this rule does not apply (schedule the probe). Column probes do not count here.
+
+        One finding per site, on the home URL: a veto carries the probe figures (probes, failed, ratio,
+        window, first and last failure, the latest ten failures) and, when the home page also failed
+        in the run, that failure too.
 
     Source:
-        IND 可用性 — 首页无法访问 is counted against the site; repeated failures in the probe history
-        are a 单项否决 item.
+        IND 可用性 — 首页无法访问 is counted against the site; a home page unreachable in 5 % or more
+        of the week's monitoring is a 单项否决 item (站点无法访问).
 
     Bad:
-        ``http://www.example.gov.cn/`` answers ``HTTP 502`` or times out after 15 seconds.
+        ``http://www.example.gov.cn/`` answers ``HTTP 502`` or times out after 15 seconds (major).
+        Of the 140 probes of the last 7 days, 9 timed out (6.4 %): veto.
 
     Good:
-        The home page answers ``HTTP 200`` (after any redirects).
+        The home page answers ``HTTP 200`` (after any redirects), and of the 140 probes of the last
+        7 days at most 6 failed (under 5 %).
 
     Fix:
         Check the server, the DNS records and the firewall; keep the site up around the clock.
@@ -40,20 +60,81 @@ class AV01(Check):
     family: ClassVar[str] = "AV"
     severity: ClassVar[str] = "major"
     source: ClassVar[str] = "IND"
-    defaults: ClassVar[dict[str, Any]] = {}
+    defaults: ClassVar[dict[str, Any]] = {"days": 7, "min_probes": 20, "veto_ratio": 0.05}
 
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
+        failed_now = self._run_failure(ctx)
+        history = self._probe_veto(ctx)
+        if history is not None:
+            message, evidence = history
+            if failed_now is not None:
+                message = f"{failed_now[0]}；{message}"
+                evidence = {**failed_now[1], **evidence}
+            yield self.finding(ctx.site.url, message, severity="veto", evidence=evidence)
+        elif failed_now is not None:
+            yield self.finding(ctx.site.url, f"{failed_now[0]}，首页应可正常访问", evidence=failed_now[1])
+
+    @staticmethod
+    def _run_failure(ctx: AuditContext) -> tuple[str, dict[str, Any]] | None:
+        """What went wrong with the home page in this run, if anything."""
         home = ctx.home_page()
         if home is None:
-            yield self.finding(ctx.site.url, "本次检查未能取得网站首页，首页应可正常访问",
-                               evidence={"status": None, "error": "no home page fetched"})
-            return
+            return "本次检查未能取得网站首页", {"status": None, "error": "no home page fetched"}
         if home.error or (home.status is not None and home.status >= 500):
-            yield self.finding(
-                ctx.site.url,
-                f"网站首页无法访问（{outcome(home.status, home.error)}），首页应可正常访问",
-                evidence={"status": home.status, "error": home.error, "final_url": home.final_url},
-            )
+            return (f"网站首页无法访问（{outcome(home.status, home.error)}）",
+                    {"status": home.status, "error": home.error, "final_url": home.final_url})
+        return None
+
+    @staticmethod
+    def _probe_veto(ctx: AuditContext) -> tuple[str, dict[str, Any]] | None:
+        days = ctx.threshold(AV01, "days")
+        veto_ratio = ctx.threshold(AV01, "veto_ratio")
+        start, end = probe_window(ctx.as_of, days)
+        probes = list(ctx.session.scalars(
+            select(AvailabilityProbe)
+            .where(AvailabilityProbe.site_id == ctx.site.id, AvailabilityProbe.kind == "home",
+                   AvailabilityProbe.checked_at >= start, AvailabilityProbe.checked_at < end)
+            .order_by(AvailabilityProbe.checked_at, AvailabilityProbe.id)
+        ))
+        failures = [p for p in probes if not p.ok]
+        if len(probes) < ctx.threshold(AV01, "min_probes") or not failures:
+            return None
+        ratio = len(failures) / len(probes)
+        if ratio < veto_ratio:
+            return None
+        first_day = ctx.as_of - dt.timedelta(days=days - 1)
+        message = (
+            f"近 {days} 天（{first_day} 至 {ctx.as_of}）网站首页监测 {len(probes)} 次中 {len(failures)} 次"
+            f"无法访问（{ratio:.1%}），达到 {_percent(veto_ratio)} 即单项否决，首页应全天候可正常访问"
+        )
+        evidence = {
+            "probes": len(probes), "failed": len(failures), "ratio": round(ratio, 4),
+            "veto_ratio": veto_ratio,
+            "window": f"{first_day}/{ctx.as_of}",
+            "first_failure": _china_time(failures[0].checked_at),
+            "last_failure": _china_time(failures[-1].checked_at),
+            "failures": [
+                {"checked_at": _china_time(p.checked_at), "url": p.url, "status": p.status, "error": p.error}
+                for p in reversed(failures[-FAILURE_EXAMPLES_MAX:])
+            ],
+        }
+        return message, evidence
+
+
+def probe_window(as_of: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
+    """The ``days`` days in China ending with ``as_of`` (inclusive) as [start, end) in naive UTC,
+    the way probe times are stored."""
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), CHINA)
+    start = end - dt.timedelta(days=days)
+    return (start.astimezone(dt.UTC).replace(tzinfo=None), end.astimezone(dt.UTC).replace(tzinfo=None))
+
+
+def _china_time(utc: dt.datetime) -> str:
+    return utc.replace(tzinfo=dt.UTC).astimezone(CHINA).isoformat(timespec="seconds")
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.3g}%"
 
 
 def _broken_targets(links: list[Link]) -> dict[str, dict[str, Any]]:

@@ -209,6 +209,33 @@ def export_cmd(db_url: str | None, run_ref: str, site_ids: Sequence[str], by: st
         out.print(f"rectification list: {path}", highlight=False, soft_wrap=True)
 
 
+@main.command("probe")
+@config_option
+@db_option
+@click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
+@click.option("--timeout", default=15.0, show_default=True, type=click.FloatRange(0, min_open=True),
+              help="seconds one request may take in all (redirects and the first 64 KB included)")
+@click.option("--concurrency", default=50, show_default=True, type=click.IntRange(1, 1000),
+              help="requests at a time (never more than 2 to one host)")
+def probe_cmd(config_path: str, db_url: str | None, site_ids: Sequence[str], timeout: float,
+              concurrency: int) -> None:
+    """Probe each site's home page and columns once (no crawl) and store the outcome for AV01."""
+    from govaudit.probe import ProbeError, probe_sites
+
+    try:
+        summary = probe_sites(config_path, db_url=db_url, site_ids=site_ids, timeout=timeout,
+                              concurrency=concurrency)
+    except ConfigError as exc:
+        fail(f"invalid configuration:\n{exc}")
+    except (ProbeError, DatabaseError) as exc:
+        fail(str(exc))
+    for failure in summary.failures:
+        out.print(f"FAILED {failure.site_id} {failure.kind} {failure.url}: {failure.reason}",
+                  highlight=False, soft_wrap=True, markup=False)
+    out.print(f"probe {summary.checked_at:%Y-%m-%dT%H:%M:%S}Z: {summary.sites} site(s), {summary.urls} URL(s), "
+              f"{summary.failed} failed, {summary.seconds:.1f} s", highlight=False, soft_wrap=True, markup=False)
+
+
 @main.group("sites")
 def sites_group() -> None:
     """Work with the sites file."""

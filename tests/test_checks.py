@@ -7,6 +7,8 @@ A case describes only what matters to it; everything else has a default (see ``b
     home: {status: 200, dates: [2025-06-20]}   # the home page row and its dated entries; null: none
     columns: [{name: 通知公告, url: /tzgg/, category: notice, dates: [2025-06-01, null]}]
     pages, listings, documents, links, probes: rows of those tables (relative URLs are on the site)
+    availability_probes: [{at: 2025-06-29T10:00:00+08:00, ok: false, error: timeout, repeat: 20, every: 30}]
+                                      # the site's probe history; repeat: that many, `every` minutes apart
     expect: [{url: /tzgg/, severity: major, key: ..., message: a substring}]   # check: the file's code
 """
 
@@ -31,7 +33,19 @@ from checks.docs import CATALOGUE, missing_sections, render_catalogue
 from checks.registry import all_checks, build_registry, known_thresholds, run_checks
 from checks.updates import UP04
 from govaudit.config import ConfigError, SiteConfig, parse_config
-from govaudit.models import AuditRun, Base, Column, CrawlRun, Document, Link, Listing, Page, Probe, Site
+from govaudit.models import (
+    AuditRun,
+    AvailabilityProbe,
+    Base,
+    Column,
+    CrawlRun,
+    Document,
+    Link,
+    Listing,
+    Page,
+    Probe,
+    Site,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
 SITE_URL = "http://site.test/"
@@ -126,8 +140,27 @@ def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteCon
     for row in rows:
         row.crawl_run_id = run.id
     session.add_all(rows)
+    session.add_all(_availability_probes(site.id, case.get("availability_probes", [])))
     session.flush()
     return run, site
+
+
+def _availability_probes(site_id: str, items: list[dict[str, Any]]) -> list[AvailabilityProbe]:
+    """Probe history rows (naive UTC, as stored); a failing probe defaults to a timeout."""
+    rows = []
+    for p in items:
+        at = p["at"]
+        if at.tzinfo is not None:
+            at = at.astimezone(dt.UTC).replace(tzinfo=None)
+        ok = p.get("ok", True)
+        for i in range(p.get("repeat", 1)):
+            rows.append(AvailabilityProbe(
+                site_id=site_id, url=_url(p.get("url", SITE_URL)), kind=p.get("kind", "home"),
+                checked_at=at + dt.timedelta(minutes=i * p.get("every", 30)), ok=ok,
+                status=_pick(p, "status", 200 if ok else None),
+                error=_pick(p, "error", None if ok else "timeout"), elapsed_ms=p.get("elapsed_ms", 100),
+            ))
+    return rows
 
 
 @pytest.fixture
