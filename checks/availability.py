@@ -25,8 +25,8 @@ class AV01(Check):
 
     Rule:
         In the run: the configured home page fails in the crawl — no response (DNS lookup failed,
-        connection refused, timeout) or an HTTP status of 500 or more, or the crawl stored no home
-        page at all: ``major``.
+        connection refused, timeout), an HTTP status of 500 or more, 404 or 410 (the home page is not
+        there, as the probes judge it too), or the crawl stored no home page at all: ``major``.
 
         In the probe history (``govaudit probe``, run every 30–60 minutes): the home-page probes of the
         ``days`` (default 7) days up to the run's date, inclusive (days in China time). When there are
@@ -80,7 +80,8 @@ class AV01(Check):
         home = ctx.home_page()
         if home is None:
             return "本次检查未能取得网站首页", {"status": None, "error": "no home page fetched"}
-        if home.error or (home.status is not None and home.status >= 500):
+        # As the probes judge it: no answer, a server error, or a home page that is not there.
+        if home.error or (home.status is not None and (home.status >= 500 or home.status in (404, 410))):
             return (f"网站首页无法访问（{outcome(home.status, home.error)}）",
                     {"status": home.status, "error": home.error, "final_url": home.final_url})
         return None

@@ -24,6 +24,7 @@ from scrapy.utils.reactor import install_reactor
 from twisted.internet import task
 
 from crawler.spiders.portal import PortalSpider
+from govaudit import user_agent
 from govaudit.browser import chromium_path, launch_options
 from govaudit.config import Config, SiteConfig, load_config
 
@@ -69,7 +70,6 @@ def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str,
     """Scrapy settings for one site: its limits, robots switch, browser, cache, and where to store."""
     settings = base.copy()
     limits = site.limits
-    contact = f"; +{config.crawler.contact}" if config.crawler.contact else ""
     settings.setdict(
         {
             "CONCURRENT_REQUESTS_PER_DOMAIN": limits.concurrency,
@@ -79,7 +79,7 @@ def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str,
             "ROBOTSTXT_OBEY": site.robots,
             "GOVAUDIT_DB": db_url,
             "GOVAUDIT_RUN_ID": run_id,
-            "USER_AGENT": f"{base['USER_AGENT'].rstrip(')')}{contact})",
+            "USER_AGENT": user_agent(config.crawler.contact),
         },
         priority="spider",
     )

@@ -1,12 +1,12 @@
 """Scrapy settings shared by every site; per-site limits are applied by crawler.crawl."""
 
-from govaudit import __version__
+from govaudit import user_agent
 
 BOT_NAME = "govaudit"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-USER_AGENT = f"govaudit/{__version__} (政务公开 compliance audit)"
+USER_AGENT = user_agent()
 ROBOTSTXT_OBEY = True
 
 CONCURRENT_REQUESTS = 16

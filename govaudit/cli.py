@@ -54,8 +54,9 @@ def main() -> None:
     """Audit 政务公开 portals: crawl them, check them, report what an inspector would find."""
 
 
-def _progress_run(**kwargs):
-    from govaudit.audit import RunError, run
+def _with_progress(job, **kwargs):
+    """Run ``job`` (govaudit.audit.run or govaudit.nightly.nightly) with a live per-site crawl display."""
+    from govaudit.audit import RunError
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[detail]}"),
                   TimeElapsedColumn(), console=err, transient=False) as progress:
@@ -71,11 +72,17 @@ def _progress_run(**kwargs):
             progress.update(tasks[site], detail=detail)
 
         try:
-            return run(progress=on_event, **kwargs)
+            return job(progress=on_event, **kwargs)
         except ConfigError as exc:
             fail(f"invalid configuration:\n{exc}")
         except (RunError, DatabaseError) as exc:
             fail(str(exc))
+
+
+def _progress_run(**kwargs):
+    from govaudit.audit import run
+
+    return _with_progress(run, **kwargs)
 
 
 def _summarise(result) -> None:
@@ -94,14 +101,29 @@ def _summarise(result) -> None:
         out.print(f"report: {result.report}", highlight=False, soft_wrap=True)
     for path in result.exports:
         out.print(f"rectification list: {path}", highlight=False, soft_wrap=True)
-    if result.log:
-        err.print(f"crawl log: {result.log}", highlight=False, soft_wrap=True)
+    if result.output_error:
+        err.print(f"[bold red]error:[/] {result.output_error}", highlight=False, soft_wrap=True)
+    for site_id, log in result.logs.items():
+        if site_id in result.failed:
+            err.print(f"crawl log of {site_id}: {log}", highlight=False, soft_wrap=True)
 
 
 def _exit_code(result) -> int:
-    if len(result.failed) == len(result.runs):
+    if result.output_error or len(result.failed) == len(result.runs):
         return EXIT_FAILED
     return EXIT_PARTIAL if result.failed else 0
+
+
+full_option = click.option("--full", is_flag=True,
+                           help="fetch every page whole (ignore the HTTP cache of the incremental crawl)")
+jobs_option = click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 64),
+                           help="sites crawled at the same time, each in its own process")
+
+
+def _options(full: bool, jobs: int):
+    from govaudit.audit import CrawlOptions
+
+    return CrawlOptions(full=full, jobs=jobs)
 
 
 @main.command("run")
@@ -110,10 +132,13 @@ def _exit_code(result) -> int:
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
 @click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
 @as_of_option
-def run_cmd(config_path: str, db_url: str | None, out_dir: str, site_ids: Sequence[str], as_of) -> None:
+@full_option
+@jobs_option
+def run_cmd(config_path: str, db_url: str | None, out_dir: str, site_ids: Sequence[str], as_of, full: bool,
+            jobs: int) -> None:
     """Crawl, audit and report the configured sites."""
     result = _progress_run(config_path=config_path, db_url=db_url, out_dir=out_dir, site_ids=site_ids,
-                           as_of=as_of)
+                           as_of=as_of, options=_options(full, jobs))
     _summarise(result)
     sys.exit(_exit_code(result))
 
@@ -176,7 +201,7 @@ def _safe_cell(value):
 @click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 def report_cmd(db_url: str | None, run_ref: str, site_ids: Sequence[str], out_dir: str) -> None:
-    """Write the HTML findings report (DIR/index.html)."""
+    """Write the HTML findings report (DIR/index.html, with DIR/changes.html beside it)."""
     from reports.html import render_report
 
     factory = _open(db_url)
@@ -207,6 +232,63 @@ def export_cmd(db_url: str | None, run_ref: str, site_ids: Sequence[str], by: st
             fail(f"cannot write the rectification lists to {out_dir}: {exc}")
     for path in paths:
         out.print(f"rectification list: {path}", highlight=False, soft_wrap=True)
+
+
+@main.command("nightly")
+@config_option
+@db_option
+@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
+@as_of_option
+@full_option
+@jobs_option
+def nightly_cmd(config_path: str, db_url: str | None, out_dir: str, site_ids: Sequence[str], as_of, full: bool,
+                jobs: int) -> None:
+    """The nightly job: all sites, never two at once; exit 0 ok, 3 some sites failed, 1 failed, 75 locked."""
+    from govaudit.nightly import EXIT_LOCKED, LockHeld, nightly
+
+    try:
+        summary = _with_progress(nightly, config_path=config_path, db_url=db_url, out_dir=out_dir,
+                                 site_ids=site_ids, as_of=as_of, options=_options(full, jobs))
+    except LockHeld as exc:
+        fail(str(exc), EXIT_LOCKED)
+    _summarise(summary.result)
+    for line in summary.lines:
+        out.print(line, highlight=False, soft_wrap=True)
+    out.print(f"log: {summary.log}", highlight=False, soft_wrap=True)
+    sys.exit(summary.exit_code)
+
+
+@main.command("schedule")
+@click.option("--print", "kind", type=click.Choice(["cron", "systemd"]), required=True,
+              help="print crontab lines, or a systemd service + timer pair for each job")
+@config_option
+@click.option("--at", "at", default="02:30", show_default=True, help="time of the nightly run (HH:MM)")
+@click.option("--probe-every", default=60, show_default=True, type=click.IntRange(5, 1440),
+              help="minutes between availability probes")
+def schedule_cmd(kind: str, config_path: str, at: str, probe_every: int) -> None:
+    """Print ready scheduler entries for the nightly run and the availability probes."""
+    from govaudit.schedule import ScheduleError, cron_lines, systemd_units
+
+    try:
+        text = (cron_lines if kind == "cron" else systemd_units)(config_path, at, probe_every)
+    except ScheduleError as exc:
+        fail(str(exc))
+    click.echo(text, nl=False)
+
+
+@main.command("prune")
+@db_option
+@click.option("--keep-days", required=True, type=click.IntRange(0), help="keep crawl data of this many days")
+def prune_cmd(db_url: str | None, keep_days: int) -> None:
+    """Delete old runs' pages, links and listings; findings and their history stay."""
+    from govaudit.retention import prune
+
+    factory = _open(db_url)
+    with factory.begin() as session:
+        result = prune(session, keep_days)
+    detail = ", ".join(f"{n} {table}" for table, n in result.rows.items() if n) or "nothing"
+    out.print(f"pruned {result.runs} run(s): {detail}", highlight=False, soft_wrap=True)
 
 
 @main.command("probe")
@@ -272,11 +354,11 @@ def demo_cmd(db_url: str | None, out_dir: str, base_port: int, as_of) -> None:
     as_of = as_of or local_today()
     with serve_demo(anchor=as_of, base_port=base_port) as portal:
         config_path = portal.write_config(Path("var/demo/sites.yml"))
-        sites = ", ".join(portal.url(role) for role in ("main", "gbk", "service"))
+        sites = ", ".join(portal.url(role) for role in ("main", "gbk", "jcms", "trs", "service"))
         err.print(f"demo portal: {sites}", highlight=False, soft_wrap=True)
         result = _progress_run(config_path=str(config_path), db_url=db_url, out_dir=out_dir, as_of=as_of)
     _summarise(result)
-    sys.exit(0 if result.report else _exit_code(result))
+    sys.exit(0 if result.report and not result.output_error else _exit_code(result))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,11 @@ def make_engine(url: str | None = None) -> Engine:
         raise DatabaseError(f"not a database URL: {url!r} ({exc})") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create the folder of the audit database {parsed.database}: "
+                                    f"{exc.strerror or exc}") from None
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

@@ -35,7 +35,7 @@ import aiohttp
 from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from govaudit import __version__
+from govaudit import user_agent
 from govaudit.config import Config, SiteConfig, host_of
 from govaudit.db import DatabaseError, open_database
 from govaudit.models import AvailabilityProbe, Site, utcnow
@@ -81,11 +81,6 @@ class ProbeSummary:
     failed: int
     seconds: float
     failures: list[ProbeResult] = field(default_factory=list)
-
-
-def user_agent(contact: str | None) -> str:
-    """The crawler's User-Agent, so that site operators recognise both."""
-    return f"govaudit/{__version__} (政务公开 compliance audit{f'; +{contact}' if contact else ''})"
 
 
 def is_available(status: int | None, error: str | None) -> bool:

@@ -8,10 +8,23 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from govaudit.models import Column, CrawlRun, Document, Link, Listing, Page, Probe, Screenshot, utcnow
+from govaudit.models import (
+    AvailabilityProbe,
+    Column,
+    CrawlRun,
+    Document,
+    Link,
+    Listing,
+    Page,
+    Probe,
+    Screenshot,
+    utcnow,
+)
 
 # What a crawl stored; findings, runs and their stats stay, so trends and lifecycles survive pruning.
 CRAWL_TABLES = (Link, Listing, Document, Probe, Column, Screenshot, Page)
+# AV01 reads the last 7 days of availability probes: never prune closer than that.
+PROBE_DAYS_KEPT = 8
 
 
 @dataclass
@@ -22,8 +35,9 @@ class PruneResult:
 
 def prune(session: Session, keep_days: int, now: dt.datetime | None = None) -> PruneResult:
     """Delete the pages, links, listings, documents, probes, columns and screenshots of crawl runs that
-    started more than ``keep_days`` days ago. The newest completed run of each site is always kept
-    whole (it is the baseline of the next run's lifecycle and of a re-audit)."""
+    started more than ``keep_days`` days ago, and availability probes older than that (but never
+    younger than 8 days: AV01 reads a week). The newest completed run of each site is always kept whole
+    (it is the baseline of the next run's lifecycle and of a re-audit)."""
     if keep_days < 0:
         raise ValueError("--keep-days must be 0 or more")
     cutoff = (now or utcnow()) - dt.timedelta(days=keep_days)
@@ -47,4 +61,8 @@ def prune(session: Session, keep_days: int, now: dt.datetime | None = None) -> P
             rows[model.__tablename__] = rows.get(model.__tablename__, 0) + deleted
     for run in session.scalars(select(CrawlRun).where(CrawlRun.id.in_(old))) if old else []:
         run.stats = {**(run.stats or {}), "pruned": True}
+    probe_cutoff = (now or utcnow()) - dt.timedelta(days=max(keep_days, PROBE_DAYS_KEPT))
+    rows[AvailabilityProbe.__tablename__] = session.execute(
+        delete(AvailabilityProbe).where(AvailabilityProbe.checked_at < probe_cutoff)
+    ).rowcount or 0
     return PruneResult(runs=len(old), rows=rows)

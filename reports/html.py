@@ -48,6 +48,13 @@ _WEB_URL_RE = re.compile(rf"https?://[^\s{_CONTROLS}]+", re.IGNORECASE)
 _ANCHOR_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 EVIDENCE_LABELS = {
+    "probes": "探测次数",
+    "failed": "失败次数",
+    "veto_ratio": "否决比例",
+    "window": "统计区间",
+    "first_failure": "首次失败",
+    "last_failure": "最近失败",
+    "failures": "失败记录",
     "anchor": "链接文字",
     "problem": "问题",
     "kind": "链接类型",

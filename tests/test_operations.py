@@ -149,6 +149,7 @@ def test_prune_drops_old_crawl_data_but_keeps_findings_and_the_newest_run(tmp_pa
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Page).where(Page.crawl_run_id.in_(old_ids))) == 0
         assert session.scalar(select(func.count()).select_from(Link).where(Link.crawl_run_id.in_(old_ids))) == 0
-        assert session.scalar(select(func.count()).select_from(Page).where(Page.crawl_run_id.in_(new_ids))) == 2
+        # The newest runs stay whole: site-a's home and its broken link, site-b's home.
+        assert session.scalar(select(func.count()).select_from(Page).where(Page.crawl_run_id.in_(new_ids))) == 3
         assert session.scalar(select(func.count()).select_from(FindingRecord)) == findings_before
         assert session.get(CrawlRun, old_ids[0]).stats["pruned"] is True
