@@ -12,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
-from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
+from dataclasses import dataclass, field
+from html import unescape
+from urllib.parse import parse_qsl, quote, urldefrag, urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
 from w3lib.url import safe_url_string
 
 from crawler.dates import find_date, normalize
+from crawler.encoding import decode_body
 
 
 @dataclass
@@ -42,14 +44,35 @@ class FoundLink:
 
 
 @dataclass
+class DataRequest:
+    """A request a list page's scripts make for more of its entries; its answer goes to ``read_data``.
+
+    Hanweb JCMS (大汉) jpage lists POST to ``dataproxy.jsp?startrecord=46&endrecord=90&perpage=15`` with the
+    column's parameters as a form body, and get an XML ``<datastore>`` of records back.
+    """
+
+    url: str  # absolute
+    method: str = "GET"  # "POST" for dataproxy.jsp
+    body: str | None = None  # application/x-www-form-urlencoded body of a POST
+    reader: str = ""  # which reader of read_data reads the answer, e.g. "hanweb-dataproxy"
+
+
+@dataclass
 class ListPage:
-    """What a column's list page shows: its entries, its further pages, a 暂无信息 text, its sub-columns."""
+    """What a column's list page shows: its entries, its further pages, a 暂无信息 text, its sub-columns.
+
+    ``data``: requests for entries its scripts load (beyond those in the HTML); ``text_length``: characters
+    of the page's own text outside links, navigation, sidebars, pager and footer lines, so that a column
+    that is one article (机构职能, 政府信息公开指南) tells itself from a blank one.
+    """
 
     entries: list[Entry]
     next_pages: list[str]
     placeholder: str | None
     subcolumns: list[tuple[str, str]]
     reader: str
+    text_length: int = 0
+    data: list[DataRequest] = field(default_factory=list)
 
 
 # Region flags of an element, inherited by its descendants.
@@ -59,12 +82,55 @@ _PAGER = 4  # pagination bars
 
 _NAV_SUBSTRINGS = ("nav", "menu", "daohang", "crumb", "header", "footer", "copyright")
 _NAV_WORDS = "top|bottom|head|foot|dh|position|location|weizhi|dqwz|mbx|topbar|toolbar"
-_SIDE_WORDS = "left|side|sidebar|aside|leftbar"
 # No trailing digits: "top20" is a margin utility class, not a top bar.
 _PART_SUFFIX = r"(?:[-_]?(?:box|bar|wrap|wrapper|div|area|part|tree|column|col|frame|panel|block|bg|nr|con))?"
 _PART_PREFIX = r"(?:(?:main|sub|page|site|web|con|content|in|inner|the|g|m|w|lm|column|col)[-_]?)?"
 _NAV_TOKEN = re.compile(rf"^{_PART_PREFIX}(?:{_NAV_WORDS}){_PART_SUFFIX}$")
-_SIDE_TOKEN = re.compile(rf"^{_PART_PREFIX}(?:{_SIDE_WORDS}){_PART_SUFFIX}$")
+# One part of a class token ("xxgk_left" → "xxgk", "left") holding a side word, maybe glued to a module
+# prefix or suffix: nyleft, leftmenu, sidenav. Digits make it a utility ("left10" is a margin).
+_SIDE_PART = re.compile(r"^(?P<pre>[a-z]{0,8}?)(?P<word>left|sidebar|sidenav|sidemenu|side|aside)(?P<post>[a-z]{0,10})$")
+_RIGHT_PART = re.compile(r"^[a-z]{0,8}?right(?P<post>[a-z]{0,10})$")
+# Parts that make "left" a utility class (pull-left, text-left, float-left, margin-left, fa-angle-left,
+# t-left on a table cell = text-align) or an icon, never a page region.
+_UTILITY_PARTS = frozenset({
+    "pull", "push", "text", "txt", "float", "fl", "fr", "margin", "padding", "border", "align", "clear",
+    "offset", "position", "pos", "is", "has", "to", "go", "turn", "arrow", "arrows", "chevron", "caret",
+    "angle", "triangle", "icon", "ico", "icons", "fa", "glyphicon", "iconfont", "btn", "button", "slide",
+    "fade", "scroll", "swiper", "carousel", "bg", "jt", "img", "pic", "flex", "items", "justify", "rounded",
+    "radius", "ml", "mr", "pl", "pr", "mt", "mb", "pt", "pb", "auto", "full", "half", "top", "bottom",
+})
+_RIGHT_COMPANIONS = ("nav", "menu", "tree", "side", "sidebar", "lm", "dh", "daohang")
+
+
+def _is_side_token(token: str) -> bool:
+    """A sidebar class or id, with any module prefix: xxgk_left, ny-left, left_nav, leftmenu, col-left, sidebar.
+
+    "right" alone is left out: on 政务公开 pages the right-hand block (ny_right, xxgk_right) is mostly the
+    content beside a left column tree; only a right-hand menu (right_nav, rightmenu) is a sidebar.
+    """
+    parts = [part for part in re.split(r"[-_]+", token) if part]
+    for index, part in enumerate(parts):
+        side = _SIDE_PART.match(part)
+        right = _RIGHT_PART.match(part) if side is None else None
+        if side is None and right is None:
+            continue
+        before = parts[index - 1] if index else ""
+        after = parts[index + 1] if index + 1 < len(parts) else ""
+        glued = side["pre"] if side else ""
+        post = side["post"] if side else right["post"]
+        if (before in _UTILITY_PARTS or (len(before) == 1 and before not in "gw") or after.isdigit()
+                or after in _UTILITY_PARTS or post in _UTILITY_PARTS
+                or glued in _UTILITY_PARTS or len(glued) == 1):
+            return False
+        if side is not None:
+            if glued and side["word"] != "left":
+                continue  # a glued prefix only before "left": "inside", "beside" are words, not regions
+            return True
+        others = "".join(parts[:index] + parts[index + 1:]) + post
+        return any(word in others for word in _RIGHT_COMPANIONS)
+    return False
+
+
 _PAGER_TOKEN = re.compile(
     r"^(?:[a-z]+[-_])?(?:page|pages|pager|pagination|paging|pagebar|pagenum|pagelist|pagenav|fenye|fy|"
     r"turnpage|turn[-_]page|page[-_](?:box|bar|nav|list|num|div|turn|btn|wrap|con))\d*$"
@@ -95,7 +161,15 @@ _PLACEHOLDER = re.compile(
 )
 _CREATE_PAGE = re.compile(r"createPageHTML\s*\(([^)]*)\)")
 _JS_VAR = r"(?:var|let|const)?\s*{name}\s*=\s*['\"]?(\d+)"
-_HANWEB_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S | re.I)
+_HANWEB_RECORD_START = re.compile(r"<record\b[^>]*>", re.I)
+_HANWEB_RECORD_END = re.compile(r"</record\s*>|</recordset\s*>|</datastore\s*>", re.I)
+_HANWEB_NEXTGROUP = re.compile(r"<nextgroup\b[^>]*>(.*?)</nextgroup\s*>", re.S | re.I)
+_HANWEB_HREF = re.compile(r"href\s*=\s*(['\"])(.*?)\1", re.S | re.I)
+_HANWEB_READER = "hanweb-dataproxy"
+_HANWEB_GROUP_SIZE = 3  # jpage's default: one data request brings three pages of records
+# Parameters of the dataproxy query, not of the column: they never go into the form body.
+_HANWEB_QUERY = frozenset({"page", "startrecord", "endrecord", "perpage"})
+_MAX_DATA_REQUESTS = 2000  # a sanity bound against a garbled totalRecord, far above any crawl limit
 _SPACE = re.compile(r"\s+")
 _MAX_PAGES = 200
 _SUBCOLUMN_MAX = 12
@@ -122,10 +196,12 @@ def _own_flags(el: etree._Element) -> int:
         # Pager first: "pagenav" is a pager, not a menu.
         if _PAGER_TOKEN.match(token):
             flags |= _PAGER
+        elif any(s in token for s in ("header", "footer", "copyright", "crumb")):
+            flags |= _NAV  # "header-left" is the left half of the page header, not a sidebar
+        elif "sidebar" in token or _is_side_token(token):
+            flags |= _SIDE
         elif any(s in token for s in _NAV_SUBSTRINGS) or _NAV_TOKEN.match(token):
             flags |= _NAV
-        elif "sidebar" in token or _SIDE_TOKEN.match(token):
-            flags |= _SIDE
     return flags
 
 
@@ -167,6 +243,8 @@ class _Page:
         self.flags: dict[etree._Element, int] = {}
         self.href: dict[etree._Element, str] = {}
         self.datastore = False
+        self.records = 0  # Hanweb datastore records in the page
+        self.nextgroup: str | None = None  # the datastore's dataproxy.jsp URL, as written
         self.date_columns: dict[etree._Element, int | None] = {}
         if self.root is None:
             return
@@ -194,7 +272,10 @@ class _Page:
         for script in list(self.root.iter("script")):
             text = script.text or ""
             self.scripts.append(text)
-            records = _HANWEB_RECORD.findall(text) if "<record" in text else []
+            if self.nextgroup is None and "<nextgroup" in text.lower():
+                self.nextgroup = _hanweb_nextgroup(text)
+            records = _hanweb_records(text)
+            self.records += len(records)
             if records:
                 try:
                     box = lxml.html.fragment_fromstring("".join(records), create_parent="div", parser=_PARSER)
@@ -284,14 +365,20 @@ class _Page:
             if date_column < len(cells):
                 found = find_date(cells[date_column].text_content(), as_of=self.as_of)
         if found is None:
-            found = find_date(_text_outside(el, primary), as_of=self.as_of)
+            outside = _text_outside(el, primary)
+            # A full date first, then a day card (<b>12</b><span>2026-06</span>), whose "06-12" half
+            # alone would read as a year-less date, then a year-less date.
+            found = find_date(outside, as_of=self.as_of, year_less=False)
+            if found is None:
+                card = _card_date(_pieces(el, primary), self.as_of)
+                found = card[1] if card else find_date(outside, as_of=self.as_of)
         if found is None:
             # <a><span class="date">2024-06-25</span>标题</a>: a date label of its own inside the link, before
             # or after the title; the title is the link's other text.
             label = _date_label(primary, self.as_of)
             if label is not None:
                 found = label[1]
-                text = _collapse(_text_outside(primary, label[0]))
+                text = _collapse(_text_outside(primary, *label[0]))
                 attr = _collapse(primary.get("title"))
                 title = attr if attr and len(attr) > len(text.rstrip(".…")) else text or title
         if found is None:
@@ -315,8 +402,9 @@ _DATE_LABEL_MAX = 25  # characters of a date label: "[2024-06-25]", "2024-06-25 
 _LABEL_WORDS = re.compile(r"发布|时间|日期|[年月日\s\[\]【】()（）:：/.\-]")
 
 
-def _date_label(link: etree._Element, as_of: dt.date | None) -> tuple[etree._Element, tuple[dt.date, str]] | None:
-    """An element inside a link whose whole text is a date (and maybe a time or a 发布时间 label)."""
+def _date_label(link: etree._Element,
+                as_of: dt.date | None) -> tuple[list[etree._Element], tuple[dt.date, str]] | None:
+    """Elements inside a link whose whole text is a date (and maybe a time or a 发布时间 label), or a day card."""
     for child in link.iter(etree.Element):
         if child is link or child.tag in ("br", "img"):
             continue
@@ -328,7 +416,129 @@ def _date_label(link: etree._Element, as_of: dt.date | None) -> tuple[etree._Ele
             continue
         rest = _LABEL_WORDS.sub("", text.replace(normalize(found[1]), "", 1))
         if not rest or rest.isdigit():  # nothing else, or the digits of a time (10:30:00)
-            return child, found
+            return [child], found
+    pieces = _pieces(link)
+    card = _card_date(pieces, as_of)
+    if card is None:
+        return None
+    # Only the card's own elements leave the title; a card written as bare text stays in it.
+    owners = [piece.owner for piece in card[0] if piece.owner is not None and piece.owner is not link]
+    return (owners, card[1]) if owners else None
+
+
+# -- day cards: <div class="date"><b>12</b><span>2026-06</span></div> ----------------------------------------
+
+_CARD_TEXT_MAX = 16  # a text node this short is split at spaces: "12 2026-06" is two parts
+_CARD_YM = re.compile(r"((?:19|20)\d{2})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?")
+_CARD_MD = re.compile(r"(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?")
+_CARD_Y = re.compile(r"((?:19|20)\d{2})\s*年?")
+_CARD_M = re.compile(r"(\d{1,2})\s*月|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?", re.I)
+_CARD_D = re.compile(r"(\d{1,2})\s*日?")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# Counters and row numbers beside a date are numbers too: 浏览 12, hits 12, 序号 3.
+_COUNTER_PART = re.compile(
+    r"(?:view|click|hit|read|liulan|browse|visit|comment|like|zan|count|counter|llcs|llcount|djl|djs|fwl|pv"
+    r"|num|no|index|rank|order|sort|xh)(?:s|num|count|times|cs)?"
+)
+
+
+def _is_counter(el: etree._Element) -> bool:
+    return any(_COUNTER_PART.fullmatch(part) for token in _tokens(el) for part in re.split(r"[-_]+", token))
+
+
+@dataclass
+class _Piece:
+    """A short run of text in an item, with the element whose own text it is (None for a tail)."""
+
+    text: str
+    owner: etree._Element | None
+
+
+def _pieces(el: etree._Element, skip: etree._Element | None = None) -> list[_Piece | None]:
+    """The item's text in document order; None where a link, a counter or the edge of a block holding a link
+    (another item, when ``el`` holds several) interrupts it, so that no card spans them."""
+    found: list[_Piece | None] = []
+    holders = {node for a in el.iter("a") for node in a.iterancestors() if node is not el}
+
+    def add(text: str | None, owner: etree._Element | None) -> None:
+        text = _collapse(text)
+        if text:
+            words = text.split(" ") if len(text) <= _CARD_TEXT_MAX else [text]
+            found.extend(_Piece(word, owner) for word in words)
+
+    walker = etree.iterwalk(el, events=("start", "end"))
+    for event, node in walker:
+        if not isinstance(node.tag, str):
+            continue
+        if node is el:
+            if event == "start":
+                add(node.text, node)
+        elif event == "start":
+            if node is skip or node.tag == "a" or _is_counter(node):
+                found.append(None)
+                walker.skip_subtree()
+                continue
+            if node in holders:
+                found.append(None)
+            add(node.text, node)
+        else:
+            if node in holders:
+                found.append(None)
+            add(node.tail, None)
+    return found
+
+
+def _card_fields(parts: list[str]) -> str | None:
+    """Day-card parts joined as "Y-M-D" (or "M-D" without a year), None unless they make exactly one date."""
+    year = month = day = None
+    bare: list[str] = []
+    for part in parts:
+        text = normalize(part)
+        if match := _CARD_YM.fullmatch(text):
+            if year or month:
+                return None
+            year, month = match[1], match[2]
+        elif match := _CARD_MD.fullmatch(text):
+            if month or day:
+                return None
+            month, day = match[1], match[2]
+        elif match := _CARD_Y.fullmatch(text):
+            if year:
+                return None
+            year = match[1]
+        elif match := _CARD_M.fullmatch(text):
+            if month:
+                return None
+            month = match[1] or str(_MONTHS.index(match[2].lower()) + 1)
+        elif match := _CARD_D.fullmatch(text):
+            bare.append(match[1])
+        else:
+            return None
+    if month is None and year and len(bare) == 2:  # <span>2026</span><span>06</span><span>12</span>
+        month, day = bare
+    elif day is None and len(bare) == 1:
+        day = bare[0]
+    elif bare:
+        return None
+    if not (month and day):
+        return None
+    return f"{year}-{month}-{day}" if year else f"{month}-{day}"
+
+
+def _card_date(pieces: list[_Piece | None],
+               as_of: dt.date | None) -> tuple[list[_Piece], tuple[dt.date, str]] | None:
+    """A date written as two or three adjacent parts, each an element's whole text: a day and a year-month,
+    a month-day and a year, or year, month and day apart. Parts must follow each other with nothing but
+    markup between them, so a number elsewhere in the item is never taken for a day."""
+    for start in range(len(pieces)):
+        for size in (3, 2):
+            run = pieces[start:start + size]
+            if len(run) < size or any(piece is None for piece in run):
+                continue
+            joined = _card_fields([piece.text for piece in run])
+            found = find_date(joined, as_of=as_of) if joined else None
+            if found is not None:
+                return run, (found[0], " ".join(piece.text for piece in run))
     return None
 
 
@@ -339,19 +549,19 @@ def _plain_length(el: etree._Element) -> int:
     return size(el) - sum(size(a) for a in el.iter("a"))
 
 
-def _text_outside(el: etree._Element, skip: etree._Element) -> str:
-    """The text of ``el`` without the text of the link ``skip`` (whose tail is kept)."""
+def _text_outside(el: etree._Element, *skip: etree._Element) -> str:
+    """The text of ``el`` without the text of the elements ``skip`` (whose tails are kept)."""
     parts: list[str] = []
-
-    def walk(node: etree._Element) -> None:
-        if node is not skip:
-            parts.append(node.text or "")
-            for child in node:
-                if isinstance(child.tag, str):
-                    walk(child)
-                parts.append(child.tail or "")
-
-    walk(el)
+    skipped = set(skip)
+    walker = etree.iterwalk(el, events=("start", "end"))
+    for event, node in walker:
+        if event == "start":
+            if node in skipped:
+                walker.skip_subtree()
+            elif isinstance(node.tag, str):
+                parts.append(node.text or "")
+        elif node is not el:
+            parts.append(node.tail or "")
     return " ".join(p for p in parts if p.strip())
 
 
@@ -507,17 +717,95 @@ def _trs_pages(page: _Page) -> list[str]:
     return pages
 
 
-def _hanweb_pages(page: _Page) -> list[str]:
-    """Hanweb JCMS's jpage pager: ``?uid=<unit>&pageNum=N`` for the pages beyond the first."""
-    text = "\n".join(page.scripts)
-    total = re.search(r"totalRecord\s*[:=]\s*['\"]?(\d+)|<totalrecord>\s*(\d+)", text, re.I)
-    per_page = re.search(r"perPage\s*[:=]\s*['\"]?(\d+)", text)
-    unit = re.search(r"\$\(\s*['\"]#(\w+)['\"]\s*\)\s*\.jpage", text)
-    if not (total and per_page and unit) or int(per_page[1]) == 0:
+def _hanweb_records(text: str) -> list[str]:
+    """The records of a Hanweb ``<datastore>`` as HTML: CDATA or escaped, a missing end tag tolerated."""
+    if "<record" not in text.lower():
         return []
-    count = math.ceil(int(total[1] or total[2]) / int(per_page[1]))
+    records = []
+    for chunk in _HANWEB_RECORD_START.split(text)[1:]:
+        end = _HANWEB_RECORD_END.search(chunk)
+        body = (chunk[: end.start()] if end else chunk).strip()
+        if body.startswith("<![CDATA["):
+            body = body[len("<![CDATA["):]
+            body = body[: body.rfind("]]>")] if "]]>" in body else body
+        elif "&lt;" in body:
+            body = unescape(body)
+        if body.strip():
+            records.append(body)
+    return records
+
+
+def _hanweb_nextgroup(text: str) -> str | None:
+    match = _HANWEB_NEXTGROUP.search(text)
+    href = _HANWEB_HREF.search(match[1]) if match else None
+    return unescape(href[2]).strip() or None if href else None
+
+
+def _js_setting(text: str, name: str) -> int | None:
+    """A jpage setting written as ``name: 15``, ``name = '15'``, or ``name: variable`` with ``var variable = 15``."""
+    match = re.search(rf"\b{name}\b['\"]?\s*[:=]\s*['\"]?(\w+)", text, re.I)
+    if match is None:
+        return None
+    return int(match[1]) if match[1].isdigit() else _js_number(match[1], text)
+
+
+def _hanweb_settings(page: _Page) -> tuple[int | None, int | None, str | None]:
+    """jpage's totalRecord, perPage and its #unit id, from its call or its variables."""
+    text = "\n".join(page.scripts)
+    total = _js_setting(text, "totalRecord")
+    if total is None:
+        tag = re.search(r"<totalrecord>\s*(\d+)", text, re.I)
+        total = int(tag[1]) if tag else None
+    unit = re.search(r"\$\(\s*['\"]#(\w+)['\"]\s*\)\s*\.jpage", text)
+    return total, _js_setting(text, "perPage"), unit[1] if unit else None
+
+
+def _hanweb_pages(page: _Page) -> list[str]:
+    """Hanweb JCMS's jpage pager without a data store: ``?uid=<unit>&pageNum=N`` for the pages beyond the first."""
+    if page.nextgroup is not None:
+        return []  # the datastore's own dataproxy requests read them: see _hanweb_data
+    total, per_page, unit = _hanweb_settings(page)
+    if not (total and per_page and unit):
+        return []
+    count = math.ceil(total / per_page)
     base = urlsplit(page.url)._replace(query="").geturl()
-    return [f"{base}?uid={unit[1]}&pageNum={k}" for k in range(2, min(count, _MAX_PAGES) + 1)]
+    return [f"{base}?uid={unit}&pageNum={k}" for k in range(2, min(count, _MAX_PAGES) + 1)]
+
+
+def _hanweb_data(page: _Page) -> list[DataRequest]:
+    """The dataproxy.jsp requests jpage makes for the records after the datastore's first group.
+
+    Records are numbered from 1; the page holds the first ``page.records``; each request asks for one group
+    (groupSize pages of perPage records) up to totalRecord, as jpage does when a reader pages past them.
+    """
+    if page.nextgroup is None:
+        return []
+    total, per_page, _ = _hanweb_settings(page)
+    group_pages = _js_setting("\n".join(page.scripts), "groupSize") or _HANWEB_GROUP_SIZE
+    if not total or not (per_page or page.records) or page.records >= total:
+        return []
+    # Without perPage the datastore's own records are taken for one group.
+    step = per_page * group_pages if per_page else page.records
+    per_page = per_page or step
+    target = urlsplit(page.resolve(page.nextgroup) or "")
+    if target.scheme not in ("http", "https"):
+        return []
+    proxy = target._replace(query="", fragment="").geturl()
+    # The form body is the nextgroup URL's column parameters (appid, webid, columnid, unitid, webname …),
+    # kept as written but percent-encoded where a template left them raw.
+    params = [part for part in target.query.split("&")
+              if part and part.split("=", 1)[0].lower() not in _HANWEB_QUERY]
+    if not any(part.split("=", 1)[0].lower() == "col" for part in params):
+        params.insert(0, "col=1")
+    body = "&".join(quote(part, safe="=%/:+,;@!$'()*~.-_") for part in params)
+    requests = []
+    for start in range(page.records + 1, total + 1, step):
+        if len(requests) >= _MAX_DATA_REQUESTS:
+            break
+        end = min(start + step - 1, total)
+        requests.append(DataRequest(f"{proxy}?startrecord={start}&endrecord={end}&perpage={per_page}",
+                                    "POST", body, _HANWEB_READER))
+    return requests
 
 
 # -- public API -------------------------------------------------------------------------------------------
@@ -538,12 +826,103 @@ def read_list(html: str, url: str, *, as_of: dt.date | None = None) -> ListPage:
         reader = "html-table" if group.tag == "tr" else "html-list"
     placeholder = None if entries else _placeholder(page)
     subcolumns = [] if entries else _subcolumns(page)
-    return ListPage(entries, _next_pages(page), placeholder, subcolumns, reader)
+    return ListPage(entries, _next_pages(page), placeholder, subcolumns, reader, _text_length(page),
+                    _hanweb_data(page))
+
+
+def read_data(text: str | bytes, url: str, reader: str, *, as_of: dt.date | None = None) -> ListPage:
+    """The entries in the answer to a ``DataRequest``; ``reader`` is the request's, ``url`` the request's URL
+    (record links are resolved against it: they sit on the column page's host and are mostly absolute paths).
+
+    ``hanweb-dataproxy``: an XML ``<datastore>`` whose ``<record>``s each hold one list item as HTML in
+    CDATA. Bytes are decoded from their XML declaration, else UTF-8 or GB18030; a record without a link is
+    skipped, an unclosed one read up to the next.
+    """
+    if reader != _HANWEB_READER:
+        raise ValueError(f"no data reader named {reader!r}")
+    if isinstance(text, bytes):
+        text = decode_body(text, None).text
+    records = _hanweb_records(text.lstrip("\ufeff"))
+    # Each record in a box of its own, so that one record is one item whatever its markup; table rows
+    # need a table to survive parsing.
+    boxes = "".join(f"<div>{'<table>' + r + '</table>' if r.lstrip()[:3].lower() == '<tr' else r}</div>"
+                    for r in records)
+    page = _Page(f"<html><body>{boxes}</body></html>", url, as_of)
+    if page.root is None or not records:
+        return ListPage([], [], None, [], reader)
+    page.flags.clear()  # an answer has no navigation: every record's link is its own
+    items = [page.read_item(box) for box in page.body() if isinstance(box.tag, str)]
+    entries = _dedupe([Entry(i.title, i.url, i.date, i.date_text) for i in items if i is not None])
+    return ListPage(entries, [], None, [], reader)
 
 
 def _content_elements(page: _Page) -> list[etree._Element]:
     body = page.body()
     return [el for el in body.iter(etree.Element) if not page.flags.get(el, 0) & (_NAV | _SIDE)]
+
+
+# Lines of a page's frame that are not its content: the footer's 主办/承办/备案 lines, the breadcrumb's
+# label, an article's tool bar and a header's date line, wherever a template puts them.
+_BOILERPLATE = re.compile(
+    r"主\s*办|承\s*办|协\s*办|版权|copyright|©|icp|备案|备\d|标识码|公网安|联系电话|电\s*话|传\s*真|地\s*址|邮\s*编"
+    r"|邮政编码|e-?mail|邮箱|技术支持|维护单位|位置|打印|关闭|返回顶部|分享|字号|浏览次数|访问量|点击数|阅读次数|浏览量"
+    r"|分辨率|浏览器|今天是|星期[一二三四五六日天]|欢迎(?:访问|光临|您)|网站地图|无障碍",
+    re.I,
+)
+_PLACEHOLDER_PHRASE = re.compile(rf"(?:本|该|此)?(?:栏目|页面|频道)?(?:{_PLACEHOLDER.pattern})")
+_WORD_CHAR = re.compile(r"[^\W_]")
+_BLOCK_TAGS = frozenset({
+    "p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "tbody", "thead", "dd", "dt", "dl", "h1", "h2", "h3",
+    "h4", "h5", "h6", "br", "hr", "section", "article", "header", "footer", "nav", "aside", "form", "blockquote",
+    "pre", "center", "main", "figure", "figcaption", "caption",
+})
+# Link text is never the page's own text; form controls are a search box's words.
+_NOT_TEXT = frozenset({"a", "select", "option", "button", "textarea", "label", "input"})
+
+
+def _text_length(page: _Page) -> int:
+    """Letters and digits of the page's own text outside links, frame regions and boilerplate lines.
+
+    The text is cut into lines at block elements and <br>; a line naming a frame item (主办单位, ICP备,
+    当前位置, 打印 …) is dropped whole, and a 暂无信息 placeholder is taken out of its line.
+    """
+    body = page.body()
+    if body is None:
+        return 0
+    lines: list[list[str]] = [[]]
+    counted: list[bool] = []  # per open element: is its own text the page's text
+
+    def newline() -> None:
+        if lines[-1]:
+            lines.append([])
+
+    walker = etree.iterwalk(body, events=("start", "end"))
+    for event, node in walker:
+        if not isinstance(node.tag, str):
+            continue
+        if event == "start":
+            if node.tag in _BLOCK_TAGS:
+                newline()
+            own = (not counted or counted[-1]) and node.tag not in _NOT_TEXT and not (
+                page.flags.get(node, 0) & (_NAV | _SIDE | _PAGER))
+            counted.append(own)
+            if own:
+                lines[-1].append(node.text or "")
+            else:
+                walker.skip_subtree()
+        else:
+            counted.pop()
+            if node.tag in _BLOCK_TAGS:
+                newline()
+            if node is not body and (not counted or counted[-1]):
+                lines[-1].append(node.tail or "")
+    total = 0
+    for parts in lines:
+        line = normalize(_collapse(" ".join(parts)))
+        if line and not _BOILERPLATE.search(line):
+            # Letters and digits only: a "|" between footer links or a "！" is no text.
+            total += len(_WORD_CHAR.findall(_PLACEHOLDER_PHRASE.sub("", line)))
+    return total
 
 
 def _placeholder(page: _Page) -> str | None:
@@ -597,12 +976,22 @@ def _date_beside(page: _Page, a: etree._Element) -> tuple[dt.date, str] | None:
     """The date written right after the link, or in the smallest enclosing item that holds only it."""
     following = a.getnext()
     beside = a.tail or ""
-    if following is not None and following.tag != "a" and following.find(".//a") is None:
+    pieces: list[_Piece | None] = [_Piece(word, None) for word in _collapse(beside).split(" ") if word]
+    for _ in range(3):  # a day card may be two or three elements after the link
+        if following is None or following.tag == "a" or following.find(".//a") is not None:
+            break
         text = following.text_content()
         # A short label ("<span>06-25</span>"), not a summary paragraph that mentions a date.
-        if len(text.strip()) <= 40:
+        if len(text.strip()) > 40:
+            break
+        if following is a.getnext():
             beside += " " + text
-    found = find_date(beside, as_of=page.as_of)
+        pieces.extend([None] if _is_counter(following) else _pieces(following))
+        pieces.extend(_Piece(word, None) for word in _collapse(following.tail).split(" ") if word)
+        following = following.getnext()
+    found = find_date(beside, as_of=page.as_of, year_less=False)
+    card = None if found else _card_date(pieces, page.as_of)
+    found = found or (card[1] if card else find_date(beside, as_of=page.as_of))
     if found:
         return found
     node = a

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.listing import dated_items, extract_links, navigation_columns, read_list
+from crawler.listing import DataRequest, dated_items, extract_links, navigation_columns, read_data, read_list
 
 FIXTURES = Path(__file__).parent / "fixtures" / "listing"
 SITE = "http://www.example.gov.cn"
@@ -65,7 +65,7 @@ def test_trs_pager_is_capped_at_200_pages():
     assert listing.next_pages[-1] == f"{SITE}/tzgg/index_199.html"
 
 
-def test_hanweb_datastore_records_are_read_and_jpage_gives_the_further_pages():
+def test_hanweb_datastore_records_are_read_and_its_dataproxy_gives_the_rest():
     listing = read_list(fixture("hanweb_column"), f"{SITE}/col/col1003/index.html", as_of=AS_OF)
 
     assert listing.reader == "hanweb-datastore"
@@ -73,7 +73,12 @@ def test_hanweb_datastore_records_are_read_and_jpage_gives_the_further_pages():
         "县政府召开第十二次常务会议", "全县防汛抗旱工作推进会召开", "我县开展安全生产月宣传咨询日活动"]
     assert listing.entries[0].url == f"{SITE}/art/2024/6/28/art_1003_88001.html"
     assert listing.entries[2].date == date(2024, 6, 3)
-    assert listing.next_pages == [f"{SITE}/col/col1003/index.html?uid=4567890&pageNum={k}" for k in (2, 3)]
+    # Records 4 to 40 come from dataproxy.jsp, not from guessed ?uid=&pageNum= pages.
+    assert listing.next_pages == []
+    assert listing.data == [DataRequest(
+        f"{SITE}/module/web/jpage/dataproxy.jsp?startrecord=4&endrecord=40&perpage=15", "POST",
+        "col=1&webid=1&path=/&columnid=1003&unitid=4567890&webname=%E6%9F%90%E6%9F%90%E5%8E%BF&permissiontype=0",
+        "hanweb-dataproxy")]
 
 
 def test_table_catalogue_skips_the_header_row_and_takes_the_publication_date_column():
@@ -303,7 +308,7 @@ def test_short_undated_links_are_sub_columns_not_entries():
 
 def test_a_navigation_node_linking_an_article_lists_only_its_sub_columns():
     # A TRS 政府信息公开目录: its tree leads to the 指南 article itself and to the catalogue's columns.
-    html = page("""<div class="xxgk_left"><ul class="xxgk_tree">
+    html = page("""<div class="xxgk_ml"><ul class="xxgk_tree">
         <li><a href="/xxgk/202301/t20230110_1001.html">政府信息公开指南</a></li>
         <li><a href="/xxgk/tzgg/">通知公告</a></li><li><a href="/xxgk/zcwj/">政策文件</a></li>
         <li><a href="/col/col4521/art/2024/6/25/art_4521_90011.html">机构职能</a></li></ul></div>""")
@@ -489,3 +494,292 @@ def test_a_large_menu_stays_navigation_on_a_blank_column_page():
     listing = read_list(html, f"{SITE}/rsxx/", as_of=AS_OF)
 
     assert (listing.entries, listing.subcolumns, listing.placeholder) == ([], [], "暂无信息")
+
+
+# -- Hanweb (大汉) jpage lists: datastore and dataproxy.jsp ----------------------------------------------
+
+NEXTGROUP = ("/module/web/jpage/dataproxy.jsp?page=1&appid=1&webid=27&path=/&columnid=4521&unitid=12345"
+             "&webname=%E9%9D%92%E5%B2%9A%E5%8E%BF&permissiontype=0")
+COLUMN_BODY = ("col=1&appid=1&webid=27&path=/&columnid=4521&unitid=12345&webname=%E9%9D%92%E5%B2%9A%E5%8E%BF"
+               "&permissiontype=0")
+
+
+def hanweb_page(records: int, config: str, nextgroup: str | None = NEXTGROUP) -> str:
+    rows = "".join(
+        f'<record><![CDATA[\n<li><a href="/art/2026/6/{1 + i % 28}/art_4521_{90000 + i}.html" target="_blank" '
+        f'title="青岚县教育体育局工作动态第{i + 1}条">青岚县教育体育局工作动态第{i + 1}条</a>'
+        f'<span class="bt_time">2026-06-{1 + i % 28:02d}</span></li>]]></record>\n'
+        for i in range(records))
+    group = f'<nextgroup><![CDATA[<a href="{nextgroup}"></a>]]></nextgroup>' if nextgroup else ""
+    return page(f"""<div class="main-left"><ul><li><a href="/col/col4521/index.html">工作动态</a></li></ul></div>
+        <div class="lm_con"><div id="4521"><script type="text/xml"><datastore>{group}
+        <recordset>{rows}</recordset></datastore></script></div>
+        <script type="text/javascript" src="/module/web/jpage/jpage.js"></script>
+        <script type="text/javascript">{config}</script></div>""")
+
+
+def test_jpage_datastore_asks_dataproxy_for_each_group_after_the_first():
+    config = """$(document).ready(function(){ $('#4521').jpage({ dataStore: dataStore, containerID: '4521',
+        proxyUrl: 'dataproxy.jsp', perPage: 15, totalRecord: 120, groupSize: 3, themeName: 'default' }); });"""
+
+    listing = read_list(hanweb_page(45, config), f"{SITE}/col/col4521/index.html", as_of=date(2026, 7, 1))
+
+    assert listing.reader == "hanweb-datastore" and len(listing.entries) == 45
+    assert listing.next_pages == []
+    proxy = f"{SITE}/module/web/jpage/dataproxy.jsp"
+    assert listing.data == [
+        DataRequest(f"{proxy}?startrecord=46&endrecord=90&perpage=15", "POST", COLUMN_BODY, "hanweb-dataproxy"),
+        DataRequest(f"{proxy}?startrecord=91&endrecord=120&perpage=15", "POST", COLUMN_BODY, "hanweb-dataproxy")]
+
+
+def test_jpage_settings_given_as_variables_and_the_default_group_of_three_pages():
+    config = """var totalRecord = 75; var perPage = '10';
+        $('#4521').jpage({ dataStore: dataStore, totalRecord: totalRecord, perPage: perPage });"""
+
+    listing = read_list(hanweb_page(30, config), f"{SITE}/col/col4521/index.html", as_of=date(2026, 7, 1))
+
+    assert [request.url.split("?")[1] for request in listing.data] == [
+        "startrecord=31&endrecord=60&perpage=10", "startrecord=61&endrecord=75&perpage=10"]
+
+
+def test_a_datastore_holding_every_record_needs_no_data_request():
+    config = "$('#4521').jpage({ dataStore: dataStore, totalRecord: 4, perPage: 3 });"
+
+    listing = read_list(hanweb_page(4, config), f"{SITE}/col/col4521/index.html", as_of=date(2026, 7, 1))
+
+    assert (len(listing.entries), listing.data, listing.next_pages) == (4, [], [])
+
+
+def test_without_per_page_the_datastore_is_taken_for_one_group():
+    config = "$('#4521').jpage({ dataStore: dataStore, totalRecord: 100 });"
+
+    listing = read_list(hanweb_page(45, config), f"{SITE}/col/col4521/index.html", as_of=date(2026, 7, 1))
+
+    assert [request.url.split("?")[1] for request in listing.data] == [
+        "startrecord=46&endrecord=90&perpage=45", "startrecord=91&endrecord=100&perpage=45"]
+
+
+def test_jpage_without_a_nextgroup_keeps_the_uid_page_num_pages():
+    config = "$('#4521').jpage({ dataStore: dataStore, totalRecord: 40, perPage: 15 });"
+
+    listing = read_list(hanweb_page(15, config, nextgroup=None), f"{SITE}/col/col4521/index.html",
+                        as_of=date(2026, 7, 1))
+
+    assert listing.data == []
+    assert listing.next_pages == [f"{SITE}/col/col4521/index.html?uid=4521&pageNum={k}" for k in (2, 3)]
+
+
+DATAPROXY_ANSWER = """<?xml version="1.0" encoding="GBK"?>
+<datastore>
+  <nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&webid=27&columnid=4521"></a>]]></nextgroup>
+  <recordset>
+    <record><![CDATA[
+<li><a href="/art/2026/3/12/art_4521_89901.html" title="县教育体育局召开2026年春季开学工作部署会" target="_blank">县教育体育局召开2026年春季开学工作部署会</a><span class="bt_time">2026-03-12</span></li>]]></record>
+    <record><![CDATA[<li><a href="art_4521_89902.html">关于做好2026年义务教育阶段招生入学工作的通知</a><span>2026-03-05</span></li>]]></record>
+    <record><![CDATA[<li><span class="bt_time">2026-03-01</span></li>]]></record>
+    <record><![CDATA[<li><a href="/art/2026/2/27/art_4521_89903.html">全县中小学校园安全隐患排查整治工作启动</a><span>2026-02-27</span></li>
+    <record>
+<![CDATA[<tr><td><a href="/art/2026/2/20/art_4521_89904.html">县教育体育局2026年工作要点</a></td><td>2026-02-20</td></tr>]]>
+</record>
+  </recordset>
+  <totalrecord>120</totalrecord>
+</datastore>
+"""
+
+
+def test_a_dataproxy_answer_gives_its_records_as_entries():
+    url = f"{SITE}/module/web/jpage/dataproxy.jsp?startrecord=46&endrecord=90&perpage=15"
+
+    listing = read_data(DATAPROXY_ANSWER, url, "hanweb-dataproxy", as_of=date(2026, 7, 1))
+
+    assert listing.reader == "hanweb-dataproxy"
+    # The record without a link is skipped; the one missing its CDATA end and </record> is still read.
+    assert [(e.title, e.url, e.date) for e in listing.entries] == [
+        ("县教育体育局召开2026年春季开学工作部署会", f"{SITE}/art/2026/3/12/art_4521_89901.html", date(2026, 3, 12)),
+        ("关于做好2026年义务教育阶段招生入学工作的通知", f"{SITE}/module/web/jpage/art_4521_89902.html",
+         date(2026, 3, 5)),
+        ("全县中小学校园安全隐患排查整治工作启动", f"{SITE}/art/2026/2/27/art_4521_89903.html", date(2026, 2, 27)),
+        ("县教育体育局2026年工作要点", f"{SITE}/art/2026/2/20/art_4521_89904.html", date(2026, 2, 20))]
+    assert (listing.next_pages, listing.data) == ([], [])
+
+
+def test_a_dataproxy_answer_in_gbk_bytes_reads_like_its_text():
+    url = f"{SITE}/module/web/jpage/dataproxy.jsp?startrecord=46&endrecord=90&perpage=15"
+
+    as_bytes = read_data(DATAPROXY_ANSWER.encode("gbk"), url, "hanweb-dataproxy", as_of=date(2026, 7, 1))
+    as_text = read_data("\ufeff  \n" + DATAPROXY_ANSWER, url, "hanweb-dataproxy", as_of=date(2026, 7, 1))
+
+    assert as_bytes.entries == as_text.entries and len(as_text.entries) == 4
+
+
+@pytest.mark.parametrize("answer", ["", "  \n", "<datastore><recordset></recordset></datastore>", "<html>500</html>",
+                                    "<datastore><recordset><record><![CDATA[<li><a href='"])
+def test_an_empty_or_broken_dataproxy_answer_gives_no_entries(answer: str):
+    listing = read_data(answer, f"{SITE}/module/web/jpage/dataproxy.jsp", "hanweb-dataproxy")
+
+    assert listing.entries == []
+
+
+def test_read_data_refuses_a_reader_it_does_not_know():
+    with pytest.raises(ValueError, match="trs-json"):
+        read_data("{}", f"{SITE}/x", "trs-json")
+
+
+# -- text_length: a column that is one article is not blank -----------------------------------------------
+
+SIDEBAR = """<div class="ny_left fl"><div class="lm_name">政府信息公开</div><ul class="ny_lm_ul">
+    <li><a href="/xxgk/zn/">政府信息公开指南</a></li><li><a href="/xxgk/jgzn/">机构职能</a></li>
+    <li><a href="/xxgk/ldxx/">领导信息</a></li><li><a href="/xxgk/tzgg/">通知公告</a></li></ul></div>"""
+FOOTER = """<div class="footer"><p>主办单位：青岚县人民政府办公室 承办单位：青岚县政务数据服务中心</p>
+    <p>网站标识码：3607230001 赣ICP备05001234号-1 赣公网安备 36072302000123号</p>
+    <p>地址：青岚县人民路1号 联系电话：0797-6312345</p><p>技术支持：某某信息技术有限公司</p></div>"""
+ARTICLE = """<p>青岚县教育体育局是县人民政府工作部门，为正科级，加挂县语言文字工作委员会办公室牌子。</p>
+    <p>主要职责：（一）贯彻执行国家、省、市有关教育和体育工作的方针、政策和法律法规，拟订全县教育体育改革与发展的
+    政策措施并组织实施。（二）负责全县各级各类教育的统筹规划和协调管理，会同有关部门制订学校设置标准。
+    （三）负责全县义务教育均衡发展和促进教育公平，指导中小学校的教育教学改革。（四）统筹推进全民健身活动，
+    指导和推动群众性体育活动的开展。（五）完成县委、县政府交办的其他任务。</p>
+    <p>内设机构：办公室、教育股、体育股、计划财务股、人事股、安全稳定股。</p>"""
+
+
+def column_page(content: str) -> str:
+    return page(f"""<div class="header"><div class="logo">青岚县教育体育局</div>
+        <div class="nav"><a href="/">首页</a><a href="/xxgk/">信息公开</a></div></div>
+        <div class="w1100 ny_main clearfix">{SIDEBAR}<div class="ny_right fr">
+        <div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/xxgk/">信息公开</a> &gt; 机构职能</div>
+        {content}</div></div>{FOOTER}""")
+
+
+def test_a_single_article_column_has_a_long_text_and_a_blank_column_a_short_one():
+    article = read_list(column_page(f"<div class='article'><h1>机构职能</h1>{ARTICLE}"
+                                    "<div class='tools'>【<a href='javascript:window.print()'>打印本页</a>】"
+                                    "【<a href='javascript:window.close()'>关闭窗口</a>】 浏览次数：1024</div></div>"),
+                        f"{SITE}/xxgk/jgzn/", as_of=AS_OF)
+    blank = read_list(column_page("<div class='column-title'>机构职能</div><div class='list'><p>暂无信息！</p></div>"),
+                      f"{SITE}/xxgk/jgzn/", as_of=AS_OF)
+
+    assert article.entries == [] and blank.entries == []
+    assert article.text_length > 200
+    assert blank.text_length == 4  # the heading 机构职能
+
+
+FLAT_FOOTER = """<table width="1000" align="center"><tr><td align="center" height="80">
+    <a href="/wzdt/">网站地图</a> | <a href="/lxwm/">联系我们</a><br>
+    青岚县人民政府办公室 版权所有 &nbsp; 主办：青岚县人民政府办公室<br>
+    地址：青岚县人民路1号 &nbsp; 电话：0797-6312345 &nbsp; 邮编：341000<br>
+    赣ICP备05001234号 &nbsp; 网站标识码：3607230001 &nbsp; <img src="/images/ga.png">赣公网安备 36072302000123号<br>
+    建议使用1280×768分辨率浏览本站</td></tr></table>"""
+
+
+def flat_page(content: str) -> str:
+    return page(f"""<table width="1000" align="center"><tr><td><img src="/images/banner.jpg"></td></tr>
+        <tr><td>今天是：2026年6月15日 星期一 <a href="/">首页</a> <a href="/xxgk/">信息公开</a></td></tr></table>
+        <table width="1000" align="center"><tr><td width="220" valign="top">
+        <a href="/xxgk/zn/">政府信息公开指南</a><br><a href="/xxgk/jgzn/">机构职能</a></td>
+        <td valign="top"><span>您现在的位置：</span><a href="/">首页</a> &gt; 政府信息公开指南<br>{content}</td>
+        </tr></table>{FLAT_FOOTER}""")
+
+
+def test_text_length_of_a_flat_table_layout_without_footer_classes():
+    guide = read_list(flat_page(f"<b>青岚县人民政府信息公开指南</b><br>{ARTICLE}"), f"{SITE}/xxgk/zn/", as_of=AS_OF)
+    blank = read_list(flat_page("<font color='#999'>本栏目暂无内容</font>"), f"{SITE}/xxgk/zn/", as_of=AS_OF)
+
+    assert guide.text_length > 200
+    assert blank.text_length == 0
+    assert blank.placeholder == "暂无内容"
+
+
+# -- sidebars named with any prefix ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["xxgk_left", "ny_left fl", "left_nav", "zwgk-left", "sub_left", "leftmenu",
+                                  "col-left", "side-nav", "right_nav", "sidebar_con"])
+def test_a_sidebar_named_with_any_prefix_or_suffix_is_navigation(name: str):
+    html = page(f"""<div class="{name}"><p>暂无信息</p><ul><li><a href="/xxgk/tzgg/">通知公告</a></li>
+        <li><a href="/xxgk/zcwj/">政策文件</a></li><li><a href="/xxgk/ghjh/">规划计划</a></li></ul></div>
+        <div class="main"><h2>规划计划</h2></div>""")
+
+    listing = read_list(html, f"{SITE}/xxgk/ghjh/", as_of=AS_OF)
+
+    assert (listing.subcolumns, listing.placeholder) == ([], None)
+    assert all(link.in_nav for link in extract_links(html, f"{SITE}/xxgk/ghjh/"))
+
+
+@pytest.mark.parametrize("name", ["pull-left", "text-left", "float-left", "fl", "margin-left", "t-left",
+                                  "left-0", "ny_right", "xxgk_right", "fa-angle-left"])
+def test_utility_classes_and_a_right_hand_content_block_are_not_sidebars(name: str):
+    html = page(f"""<div class="{name}"><ul><li><a href="/gk/jg/">机构职能</a></li>
+        <li><a href="/gk/ld/">领导信息</a></li><li><a href="/gk/zc/">政策文件</a></li></ul></div>""")
+
+    listing = read_list(html, f"{SITE}/gk/", as_of=AS_OF)
+
+    assert [n for n, _ in listing.subcolumns] == ["机构职能", "领导信息", "政策文件"]
+    assert not any(link.in_nav for link in extract_links(html, f"{SITE}/gk/"))
+
+
+# -- split "day card" dates ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("card", [
+    '<div class="date"><b>12</b><span>2026-06</span></div>',
+    '<span class="day">12</span><span class="ym">2026.06</span>',
+    "<em>06-12</em><i>2026</i>",
+    '<div class="time"><span>2026</span><p>06/12</p></div>',
+    '<div class="date"><p class="d">12</p><p class="ym">2026年06月</p></div>',
+    '<div class="sj"><span>2026</span><span>06</span><span>12</span></div>',
+    "<strong>12</strong>2026-06",
+])
+def test_a_date_split_into_day_card_parts_dates_the_entry(card: str):
+    items = "".join(f"<li>{card}<a href='./202606/t20260612_{i}.html'>关于做好2026年汛期安全防范工作的通知{i}</a></li>"
+                    for i in (1, 2))
+
+    # as_of before the date: the year is the card's, not one guessed from as_of.
+    listing = read_list(page(f"<ul class='news_list'>{items}</ul>"), f"{SITE}/xxgk/tzgg/", as_of=date(2026, 6, 1))
+
+    assert [(e.title, e.date) for e in listing.entries] == [
+        ("关于做好2026年汛期安全防范工作的通知1", date(2026, 6, 12)), ("关于做好2026年汛期安全防范工作的通知2", date(2026, 6, 12))]
+
+
+def test_a_day_card_inside_the_link_dates_the_entry_and_leaves_the_title():
+    html = page("""<ul class="list">
+        <li><a href="./202606/t20260612_1.html"><div class="date"><b>12</b><span>2026-06</span></div>
+            <div class="tit">青岚县召开2026年第十次县政府常务会议</div></a></li>
+        <li><a href="./202606/t20260605_2.html"><div class="date"><b>05</b><span>2026-06</span></div>
+            <div class="tit">青岚县开展安全生产月宣传咨询日活动</div></a></li></ul>""")
+
+    listing = read_list(html, f"{SITE}/xwzx/", as_of=date(2026, 6, 15))
+
+    assert [(e.title, e.date, e.date_text) for e in listing.entries] == [
+        ("青岚县召开2026年第十次县政府常务会议", date(2026, 6, 12), "12 2026-06"),
+        ("青岚县开展安全生产月宣传咨询日活动", date(2026, 6, 5), "05 2026-06")]
+
+
+@pytest.mark.parametrize("item", [
+    "<li><span>12</span><a href='/x/{i}.html'>关于某某事项的通知全文{i}</a><span>2026-06</span></li>",
+    "<li><a href='/x/{i}.html'>关于某某事项的通知全文{i}</a><span class='views'>12</span><span>2026-06</span></li>",
+    "<li><a href='/x/{i}.html'>关于某某事项的通知全文{i}</a><p>共12项 2026-06期</p></li>",
+    "<li><a href='/x/{i}.html'>关于某某事项的通知全文{i}</a><span>第12期</span><span>2026-06</span></li>",
+    "<li><em class='num'>{i}</em><span>2026-06</span><a href='/x/{i}.html'>关于某某事项的通知全文{i}</a></li>",
+])
+def test_numbers_that_are_not_a_day_card_do_not_date_the_entry(item: str):
+    items = "".join(item.format(i=i) for i in (1, 2))
+
+    listing = read_list(page(f"<div class='content'><ul class='list'>{items}</ul></div>"), f"{SITE}/x/",
+                        as_of=date(2026, 6, 15))
+
+    assert [e.date for e in listing.entries] == [None, None]
+
+
+def test_home_page_day_cards_date_its_items():
+    html = page("""<div class="tzgg"><ul>
+        <li><div class="date"><b>12</b><span>2026-06</span></div><a href="/tzgg/1.html">关于做好汛期安全防范工作的通知</a></li>
+        <li><a href="/tzgg/2.html">关于开展城乡居民医保集中参保的通知</a><em>05-28</em><i>2026</i></li></ul></div>""")
+
+    items = dated_items(html, f"{SITE}/", as_of=date(2026, 5, 1))
+
+    assert [(e.url, e.date) for e in items] == [(f"{SITE}/tzgg/1.html", date(2026, 6, 12)),
+                                              (f"{SITE}/tzgg/2.html", date(2026, 5, 28))]
+
+
+def test_a_hit_counter_beside_a_home_page_link_is_no_day():
+    html = page("""<div class="tzgg"><a href="/tzgg/1.html">关于做好汛期安全防范工作的通知</a>
+        <span class="hits">12</span><span>2026-06</span><br></div>""")
+
+    assert dated_items(html, f"{SITE}/", as_of=date(2026, 6, 20)) == []
