@@ -61,7 +61,7 @@ def cache_settings(cache_dir: Path) -> dict:
         "HTTPCACHE_DIR": str(cache_dir.resolve()),
         "HTTPCACHE_POLICY": "crawler.middlewares.AuditCachePolicy",
         "HTTPCACHE_IGNORE_HTTP_CODES": list(range(300, 600)),
-        "HTTPCACHE_GZIP": True,
+        "HTTPCACHE_GZIP": False,  # a revalidated page is stored again: compressing it costs more than disk
     }
 
 
