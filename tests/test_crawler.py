@@ -38,6 +38,13 @@ def write_config(tmp_path: Path, server: MockServer, extra: str = "", columns: s
     return path
 
 
+def edited(config: Path, old: str, new: str) -> str:
+    """The config's text with one change, which must apply (a stale edit would test nothing)."""
+    text = config.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in the config"
+    return text.replace(old, new)
+
+
 def crawl(tmp_path: Path, config: Path):
     db = f"sqlite:///{tmp_path}/audit.db"
     result = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
@@ -100,7 +107,7 @@ def test_robots_txt_is_obeyed_by_default_and_can_be_switched_off(tmp_path):
         crawl(tmp_path, write_config(tmp_path, server))
         assert "/private/a.html" not in server.hits
     with MockServer(routes) as server:
-        config = write_config(tmp_path, server).read_text(encoding="utf-8").replace(
+        config = edited(write_config(tmp_path, server),
             "    unit: 办公室\n", "    unit: 办公室\n    robots: false\n")
         (tmp_path / "sites.yml").write_text(config, encoding="utf-8")
         (tmp_path / "audit.db").unlink()
@@ -150,8 +157,8 @@ def test_the_page_limit_bounds_the_crawl(tmp_path):
     links = "".join(f'<a href="/p{i}.html">第{i}页</a>' for i in range(30))
     routes = {"/": Reply(page(links))} | {f"/p{i}.html": Reply(page(links)) for i in range(30)}
     with MockServer(routes) as server:
-        config = write_config(tmp_path, server).read_text(encoding="utf-8").replace(
-            "timeout: 5}", "timeout: 5, pages: 10}")
+        config = edited(write_config(tmp_path, server),
+            "recheck_delay: 0.2}", "recheck_delay: 0.2, pages: 10}")
         (tmp_path / "sites.yml").write_text(config, encoding="utf-8")
         result, factory = crawl(tmp_path, tmp_path / "sites.yml")
         assert len(rows(factory, Page)) == 10
@@ -274,7 +281,7 @@ def test_static_render_never_starts_a_browser(tmp_path):
                               '<a href="/col/t/">工作动态</a></div>')),
               "/col/s/": Reply(page(SCRIPTED_LIST, "通知公告"))}
     with MockServer(routes) as server:
-        config = write_config(tmp_path, server).read_text(encoding="utf-8").replace(
+        config = edited(write_config(tmp_path, server),
             "    unit: 办公室\n", "    unit: 办公室\n    render: static\n")
         (tmp_path / "sites.yml").write_text(config, encoding="utf-8")
         result, factory = crawl(tmp_path, tmp_path / "sites.yml")
