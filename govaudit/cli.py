@@ -120,6 +120,21 @@ jobs_option = click.option("--jobs", default=2, show_default=True, type=click.In
                            help="sites crawled at the same time, each in its own process")
 
 
+def run_options(command):
+    """The options ``run`` and ``nightly`` share."""
+    for option in reversed((
+        config_option,
+        db_option,
+        click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False)),
+        click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)"),
+        as_of_option,
+        full_option,
+        jobs_option,
+    )):
+        command = option(command)
+    return command
+
+
 def _options(full: bool, jobs: int):
     from govaudit.audit import CrawlOptions
 
@@ -127,13 +142,7 @@ def _options(full: bool, jobs: int):
 
 
 @main.command("run")
-@config_option
-@db_option
-@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
-@click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
-@as_of_option
-@full_option
-@jobs_option
+@run_options
 def run_cmd(config_path: str, db_url: str | None, out_dir: str, site_ids: Sequence[str], as_of, full: bool,
             jobs: int) -> None:
     """Crawl, audit and report the configured sites."""
@@ -235,13 +244,7 @@ def export_cmd(db_url: str | None, run_ref: str, site_ids: Sequence[str], by: st
 
 
 @main.command("nightly")
-@config_option
-@db_option
-@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
-@click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
-@as_of_option
-@full_option
-@jobs_option
+@run_options
 def nightly_cmd(config_path: str, db_url: str | None, out_dir: str, site_ids: Sequence[str], as_of, full: bool,
                 jobs: int) -> None:
     """The nightly job: all sites, never two at once; exit 0 ok, 3 some sites failed, 1 failed, 75 locked."""
