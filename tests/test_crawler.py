@@ -347,3 +347,26 @@ def test_a_second_crawl_of_an_unchanged_site_is_answered_with_304s(tmp_path):
     assert (one["not_modified"], two["not_modified"]) == (0, 2)
     assert two["bytes_received"] < one["bytes_received"] / 5
     assert titles[server.url("/a.html")] == "页面"  # the stored copy is read as if fetched
+
+
+def test_links_to_private_networks_and_other_schemes_are_never_probed():
+    from crawler.spiders.portal import probe_allowed
+
+    assert probe_allowed("http://www.gov.cn/")
+    assert probe_allowed("http://127.0.0.1:8080/")  # loopback: this machine
+    for url in ("http://10.1.2.3/", "http://192.168.1.1/admin", "http://172.20.0.5/", "http://169.254.169.254/",
+                "http://100.64.1.1/", "http://[fd00::1]/", "ftp://ftp.example.gov.cn/a.doc", "file:///etc/passwd"):
+        assert not probe_allowed(url), url
+
+
+def test_a_private_address_linked_from_a_page_gets_no_request_and_no_finding(tmp_path):
+    routes = {"/": Reply(page('<a href="http://192.168.10.1/oa/">内网办公系统</a><a href="/ok.html">正常</a>')),
+              "/ok.html": Reply(page("<p>ok</p>"))}
+    with MockServer(routes) as server:
+        result, factory = crawl(tmp_path, write_config(tmp_path, server))
+        assert rows(factory, Probe) == []
+        [link] = rows(factory, Link, Link.to_url == "http://192.168.10.1/oa/")
+        assert (link.kind, link.status, link.error) == ("external", None, None)
+        with factory() as session:
+            assert session.get(CrawlRun, result.runs[0].id).stats["not_probed"] == 1
+            assert [f.check for f in session.scalars(select(FindingRecord))] == ["UP01"]

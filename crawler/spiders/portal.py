@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import re
 import time
 from typing import Any
@@ -67,6 +68,25 @@ def normalize_url(url: str) -> str:
     """Drop the fragment and give an empty path its '/', so one page has one spelling."""
     parts = urlsplit(url.strip())
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+
+def probe_allowed(url: str) -> bool:
+    """Whether an outside link may be probed: http(s) only, and never an IP literal in a private,
+    link-local or reserved range (loopback stays allowed: it is this machine, and the tests' hosts)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return True  # a name: probed like any other site
+    if address.is_loopback:
+        return True
+    return not (address.is_private or address.is_link_local or address.is_reserved or address.is_multicast
+                or address.is_unspecified or address in _SHARED_ADDRESS_SPACE)
+
+
+_SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 
 
 def requested_url(response: Response) -> str:
@@ -189,6 +209,7 @@ class PortalSpider(Spider):
         self.recheck_waiting = False
         self.recovered = 0
         self.not_modified = 0
+        self.not_probed = 0
         for column in site.columns:
             url = normalize_url(column.url)
             self.render_modes[url] = column.render or site.render
@@ -241,6 +262,11 @@ class PortalSpider(Spider):
         if url in self.probed or len(self.probed) >= self.site.limits.pages:
             return None
         self.probed.add(url)
+        if kind == "external" and not probe_allowed(url):
+            # A page may link anywhere; the crawler does not knock on private networks because of it.
+            self.not_probed += 1
+            self.logger.info("%s: %s: not probed (a private or reserved address)", self.site.id, url)
+            return None
         # A probe is one GET of a linked page, as a reader's click would be: robots.txt of the
         # other host is not fetched for it.
         return Request(
@@ -659,6 +685,7 @@ class PortalSpider(Spider):
             "rechecked": len(self.rechecks),
             "recovered": self.recovered,
             "not_modified": self.not_modified,
+            "not_probed": self.not_probed,
             "bytes_received": self._bytes_received(),
             "duration_s": round(time.monotonic() - self.started, 2),
         }
