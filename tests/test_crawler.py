@@ -370,3 +370,30 @@ def test_a_private_address_linked_from_a_page_gets_no_request_and_no_finding(tmp
         with factory() as session:
             assert session.get(CrawlRun, result.runs[0].id).stats["not_probed"] == 1
             assert [f.check for f in session.scalars(select(FindingRecord))] == ["UP01"]
+
+
+def test_a_blank_column_of_a_flat_layout_is_not_taken_for_a_navigation_node(tmp_path):
+    menu = ('<table><tr><td><a href="/">首页</a></td><td><a href="/col/gk/">信息公开</a></td>'
+            '<td><a href="/col/blank/">财政预算</a></td><td><a href="/col/news/">工作动态</a></td>'
+            '<td><a href="/about.html">关于我们</a></td></tr></table>')
+    news = '<ul class="list"><li><a href="/art/1.html">县政府召开常务会议研究部署工作</a><span>2026-06-10</span></li></ul>'
+    routes = {"/": Reply(page(menu + news)), "/col/news/": Reply(page(menu + news, "工作动态")),
+              # a catalogue page: its own sub-columns, not on the home page
+              "/col/gk/": Reply(page(menu + '<div><a href="/col/gk/tz/">通知公告</a><a href="/col/gk/zc/">政策文件</a>'
+                                     '<a href="/col/gk/ys/">财政资金</a></div>', "信息公开")),
+              # a blank column: nothing but the site's menu
+              "/col/blank/": Reply(page(menu, "财政预算")),
+              "/about.html": Reply(page(menu + "<p>简介</p>")), "/art/1.html": Reply(page("<p>正文</p>"))}
+    columns = "".join(f'      - {{name: {name}, url: "{{url}}{path}", category: other}}\n'
+                      for name, path in (("信息公开", "/col/gk/"), ("财政预算", "/col/blank/")))
+    with MockServer(routes) as server:
+        config = write_config(tmp_path, server).read_text(encoding="utf-8")
+        config += "    columns:\n" + columns.replace("{url}", server.url("").rstrip("/"))
+        (tmp_path / "sites.yml").write_text(config, encoding="utf-8")
+        _, factory = crawl(tmp_path, tmp_path / "sites.yml")
+        state = {c.name: (c.nav_only, c.entries) for c in rows(factory, Column)}
+        assert state["信息公开"] == (True, 0)
+        assert state["财政预算"] == (False, 0)
+        with factory() as session:
+            blank = [f.url for f in session.scalars(select(FindingRecord).where(FindingRecord.check == "UP04"))]
+        assert server.url("/col/blank/") in blank and server.url("/col/gk/") not in blank

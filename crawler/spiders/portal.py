@@ -210,6 +210,8 @@ class PortalSpider(Spider):
         self.recovered = 0
         self.not_modified = 0
         self.not_probed = 0
+        self.home_links: set[str] = set()
+        self.subcolumns: dict[str, list[str]] = {}
         for column in site.columns:
             url = normalize_url(column.url)
             self.render_modes[url] = column.render or site.render
@@ -395,6 +397,8 @@ class PortalSpider(Spider):
             link_items = [link for link in link_items if link.to_url not in known]
         if link_items:
             yield LinksItem(from_url=url, links=link_items)
+        if kind == "home":
+            self.home_links = {link.to_url for link in link_items}
 
         follow_first: list[Request] = []
         if kind == "home":
@@ -462,6 +466,7 @@ class PortalSpider(Spider):
         if url == column.url:
             column.placeholder = page.placeholder if not page.entries else None
             column.nav_only = not page.entries and not page.placeholder and len(page.subcolumns) >= 2
+            self.subcolumns[column.url] = [normalize_url(sub_url) for _, sub_url in page.subcolumns]
             column.single_page = (not page.entries and not page.placeholder and not column.nav_only
                                   and not page.data and page.text_length >= SINGLE_PAGE_TEXT)
         yield from self._take_entries(column, url, page, hops)
@@ -663,6 +668,12 @@ class PortalSpider(Spider):
     def column_items(self) -> list[ColumnItem]:
         """Every column; one never fetched (limits, robots.txt) has neither status nor error, so no
         check can mistake it for an unreachable or blank one."""
+        for column in self.columns.values():
+            if column.nav_only and self.home_links:
+                # Links that the home page carries too are the site's own menu and footer, repeated on
+                # every page of a flat layout: they do not make a blank page a navigation node.
+                own = [url for url in self.subcolumns.get(column.url, []) if url not in self.home_links]
+                column.nav_only = len(own) >= 2
         return list(self.columns.values())
 
     def _bytes_received(self) -> int:
