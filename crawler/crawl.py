@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -65,8 +66,25 @@ def cache_settings(cache_dir: Path) -> dict:
     }
 
 
+JOB_MARKER = "govaudit-run.json"
+
+
+def prepare_job_dir(job_dir: Path, site_id: str, run_id: int) -> None:
+    """Scrapy's JOBDIR for one site's crawl: its request queue and the spider's state outlive an
+    interrupted crawl there. A folder left by another run's crawl is stale and starts afresh."""
+    marker = job_dir / JOB_MARKER
+    try:
+        owner = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        owner = None
+    if owner != {"site": site_id, "run": run_id}:
+        shutil.rmtree(job_dir, ignore_errors=True)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"site": site_id, "run": run_id}))
+
+
 def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str, run_id: int,
-                  browser: bool = False, cache_dir: Path | None = None) -> Settings:
+                  browser: bool = False, cache_dir: Path | None = None, job_dir: Path | None = None) -> Settings:
     """Scrapy settings for one site: its limits, robots switch, browser, cache, and where to store."""
     settings = base.copy()
     limits = site.limits
@@ -87,11 +105,34 @@ def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str,
         settings.setdict(browser_settings(site), priority="spider")
     if cache_dir is not None:
         settings.setdict(cache_settings(cache_dir), priority="spider")
+    if job_dir is not None:
+        settings.set("JOBDIR", str(job_dir.resolve()), priority="spider")
     return settings
 
 
+def stop_on_signals(process: CrawlerProcess) -> None:
+    """SIGINT or SIGTERM, once or many times, stop the crawl gracefully: the requests under way finish
+    and the queue and state are kept for a resumed crawl. (Scrapy's own handlers stop uncleanly at
+    the second signal; a terminal's Ctrl-C and a parent forwarding it would be two.) SIGKILL still kills."""
+    from twisted.internet import reactor
+
+    stopping = []
+
+    def stop() -> None:
+        logging.getLogger(__name__).warning("interrupted: stopping the crawl; running it again today resumes it")
+        process.stop()  # the crawlers close with reason "shutdown"; start() then stops the reactor
+
+    def handler(signum, _frame) -> None:
+        if not stopping:
+            stopping.append(signum)
+            reactor.callFromThread(stop)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
+
+
 def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, progress: bool = True,
-          cache_root: Path | None = None, full: bool = False) -> None:
+          cache_root: Path | None = None, full: bool = False, job_root: Path | None = None) -> None:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     base = get_project_settings()
     # Crawlers built here (one per site, with its own settings) expect the reactor in place.
@@ -114,20 +155,30 @@ def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, pro
             cache_dir = cache_root / site.id
             if full:  # forget what was stored: every page is fetched whole, and stored afresh
                 shutil.rmtree(cache_dir, ignore_errors=True)
-        crawler = Crawler(PortalSpider, site_settings(base, config, site, db_url, run_id, browser, cache_dir))
+        job_dir = None
+        if job_root is not None:
+            job_dir = job_root / site.id
+            prepare_job_dir(job_dir, site.id, run_id)
+        crawler = Crawler(PortalSpider, site_settings(base, config, site, db_url, run_id, browser, cache_dir,
+                                                      job_dir))
         crawler.signals.connect(opened, signal=signals.spider_opened, weak=False)
         process.crawl(crawler, site=site, run_id=run_id, as_of=as_of, browser=browser)
+    from twisted.internet import reactor
+
     if progress:
         def report() -> None:
             for site_id, spider in spiders.items():
                 print(json.dumps({"site": site_id, "pages": spider.pages_done, "queued": len(spider.requested),
                                   "errors": spider.errors}), flush=True)
 
-        from twisted.internet import reactor
-
         loop = task.LoopingCall(report)
         reactor.callWhenRunning(loop.start, 1.0, now=False)
-    process.start()
+    reactor.callWhenRunning(stop_on_signals, process)
+    process.start(install_signal_handlers=False)
+    if job_root is not None:
+        for site_id, spider in spiders.items():
+            if spider.close_reason == "finished":  # done: nothing to resume
+                shutil.rmtree(job_root / site_id, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--cache-dir", type=Path, help="HTTP cache for incremental crawls (one folder a site)")
     parser.add_argument("--full", action="store_true", help="ignore the HTTP cache: fetch every page whole")
+    parser.add_argument("--job-dir", type=Path,
+                        help="Scrapy JOBDIR root (one folder a site): an interrupted crawl is resumed from it")
     args = parser.parse_args(argv)
     config = load_config(args.config)
     runs = {}
@@ -147,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         runs[site_id] = int(run_id)
     logging.getLogger("scrapy.core.scraper").setLevel(logging.WARNING)
     crawl(config, args.db, runs, args.as_of, progress=not args.no_progress, cache_root=args.cache_dir,
-          full=args.full)
+          full=args.full, job_root=args.job_dir)
     return 0
 
 

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from scrapy import signals
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.items import (
@@ -56,6 +56,10 @@ class AuditDatabasePipeline:
 
     def open_spider(self, spider=None) -> None:
         self.factory = open_database(self.db_url)
+        # A resumed crawl writes into the run it interrupted: pages stored then are updated, not added.
+        with self.factory() as session:
+            for model, seen in ((Page, self.page_urls), (Probe, self.probe_urls)):
+                seen.update(session.scalars(select(model.url).where(model.crawl_run_id == self.run_id)))
 
     def _add(self, model: type, row: dict[str, Any]) -> None:
         row["crawl_run_id"] = self.run_id
@@ -113,19 +117,26 @@ class AuditDatabasePipeline:
         self.flush()
 
     def spider_closed(self, spider, reason: str) -> None:
-        columns: list[ColumnItem] = spider.column_items()
-        for column in columns:
-            self._add(Column, dataclasses.asdict(column))
         self.flush()
+        columns: list[ColumnItem] = spider.column_items()
         assert self.factory is not None
         with self.factory.begin() as session:
+            # The columns as the spider knows them now: an interrupted session of the crawl stored them too.
+            session.execute(delete(Column).where(Column.crawl_run_id == self.run_id))
+            if columns:
+                session.execute(insert(Column), [dict(dataclasses.asdict(c), crawl_run_id=self.run_id)
+                                                 for c in columns])
+            self.counts[Column.__tablename__] = len(columns)
             resolve_link_status(session, self.run_id)
             settle_documents(session, self.run_id)
             run = session.get(CrawlRun, self.run_id)
             if run is not None:
                 stats = dict(run.stats or {})
+                rows = dict(stats.get("rows") or {}) if spider.resumed else {}
+                for table, n in self.counts.items():
+                    rows[table] = n if table == Column.__tablename__ else rows.get(table, 0) + n
                 stats.update(spider.crawl_stats())
-                stats["rows"] = dict(self.counts)
+                stats["rows"] = rows
                 stats["close_reason"] = reason
                 run.stats = stats
                 if reason == "finished" and run.status == "running":

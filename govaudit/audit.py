@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -35,6 +36,18 @@ ProgressFn = Callable[[dict], None]
 
 class RunError(Exception):
     """The run could not be carried out at all (config, database, nothing to crawl)."""
+
+
+class RunInterrupted(Exception):
+    """SIGINT or SIGTERM stopped the run; its crawls were stopped gracefully and can be resumed."""
+
+    def __init__(self, result: RunResult):
+        super().__init__(f"run {result.audit_run_id} was interrupted: its crawls stopped and were kept; "
+                         "'govaudit run' today resumes them where they stopped")
+        self.result = result
+
+
+INTERRUPTED = "the crawl was interrupted; running it again today resumes it where it stopped"
 
 
 def local_today() -> dt.date:
@@ -74,8 +87,28 @@ def absolute_db_url(url: str) -> str:
     return url
 
 
+def resumable_run(session: Session, site: SiteConfig, as_of: dt.date, job_root: Path | None) -> CrawlRun | None:
+    """The site's interrupted crawl that this run takes up: the site's newest crawl run, stopped by a
+    signal (not killed, not failed) on the same day ``as_of`` and with the same config, whose job
+    directory still holds Scrapy's queue and the spider's state."""
+    if job_root is None or not (job_root / site.id / "spider.state").is_file():
+        return None
+    newest = session.scalars(
+        select(CrawlRun).where(CrawlRun.site_id == site.id).order_by(CrawlRun.id.desc()).limit(1)
+    ).first()
+    if newest is None or newest.status not in ("running", "failed") or newest.as_of != as_of:
+        return None
+    if (newest.stats or {}).get("close_reason") != "shutdown":
+        return None
+    if newest.site_config != site.model_dump(mode="json"):
+        return None  # sites.yml changed since: what was crawled no longer answers to it
+    return newest
+
+
 def begin_runs(session: Session, config: Config, sites: Sequence[SiteConfig], as_of: dt.date,
-               config_path: str | None) -> AuditRun:
+               config_path: str | None, job_root: Path | None = None) -> AuditRun:
+    """A new audit run with one crawl run per site; a site's interrupted crawl of the day is taken up
+    (moved into this audit run) instead of starting over."""
     audit = AuditRun(as_of=as_of, config_path=config_path, status="running")
     session.add(audit)
     for site in sites:
@@ -85,6 +118,13 @@ def begin_runs(session: Session, config: Config, sites: Sequence[SiteConfig], as
             session.add(row)
         row.name, row.url, row.unit, row.kind = site.name, site.url, site.unit, site.kind
         session.flush()
+        interrupted = resumable_run(session, site, as_of, job_root)
+        if interrupted is not None:
+            logger.info("%s: resuming crawl run %s of audit run %s", site.id, interrupted.id,
+                        interrupted.audit_run_id)
+            interrupted.audit_run = audit
+            interrupted.status, interrupted.error, interrupted.finished_at = "running", None, None
+            continue
         session.add(CrawlRun(audit_run=audit, site_id=site.id, as_of=as_of, status="running",
                              site_config=site.model_dump(mode="json")))
     session.flush()
@@ -94,26 +134,80 @@ def begin_runs(session: Session, config: Config, sites: Sequence[SiteConfig], as
 @dataclass(frozen=True)
 class CrawlOptions:
     cache_dir: Path | None = Path("var/httpcache")  # None: no incremental crawling
-    full: bool = False  # ignore (and renew) the cache: every page fetched whole
+    full: bool = False  # ignore (and renew) the cache: every page fetched whole; never resume
     jobs: int = 2  # sites crawled at once, each in its own process
+    # Scrapy JOBDIR root, one folder a site (default: "jobs" beside the cache); None with no cache either:
+    # an interrupted crawl cannot be resumed.
+    job_dir: Path | None = None
+
+    @property
+    def job_root(self) -> Path | None:
+        if self.job_dir is not None:
+            return Path(self.job_dir)
+        return Path(self.cache_dir).parent / "jobs" if self.cache_dir is not None else None
 
 
 DEFAULT_OPTIONS = CrawlOptions()
 
 
+class Crawlers:
+    """The crawler child processes of a run, so that an interrupted run can stop them: gracefully at
+    the first signal (each finishes what it has under way and keeps its queue), by SIGKILL at the second."""
+
+    GRACE_SECONDS = 120.0
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.procs: list[subprocess.Popen] = []
+        self.stopping = False
+
+    def add(self, proc: subprocess.Popen) -> bool:
+        """Track a started crawler; False (and the crawler stopped) when the run is stopping already."""
+        with self.lock:
+            self.procs.append(proc)
+            if self.stopping:
+                proc.send_signal(signal.SIGTERM)
+            return not self.stopping
+
+    def stop(self) -> None:
+        """Ask every crawler to stop and wait for them; a second interruption kills them."""
+        with self.lock:
+            self.stopping = True
+            procs = list(self.procs)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        try:
+            for proc in procs:
+                try:
+                    proc.wait(timeout=self.GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        except KeyboardInterrupt:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+            raise
+
+
 def crawl_site(config_path: str, db_url: str, site_id: str, run_id: int, as_of: dt.date, log_path: Path,
-               progress: ProgressFn | None = None, options: CrawlOptions = DEFAULT_OPTIONS) -> int:
+               progress: ProgressFn | None = None, options: CrawlOptions = DEFAULT_OPTIONS,
+               crawlers: Crawlers | None = None) -> int:
     """Crawl one site in a child process; returns its exit code. Its log goes to ``log_path``."""
     cmd = [sys.executable, "-m", "crawler.crawl", "--config", config_path, "--db", db_url,
            "--as-of", as_of.isoformat(), "--run", f"{site_id}={run_id}"]
     if options.cache_dir is not None:
         cmd += ["--cache-dir", str(Path(options.cache_dir).resolve())]
+    if options.job_root is not None:
+        cmd += ["--job-dir", str(options.job_root.resolve())]
     if options.full:
         cmd.append("--full")
     env = dict(os.environ, PYTHONUNBUFFERED="1", SCRAPY_SETTINGS_MODULE="crawler.settings")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env)
+        if crawlers is not None:
+            crawlers.add(proc)
         assert proc.stdout is not None
         for line in proc.stdout:
             try:
@@ -128,19 +222,32 @@ def crawl_site(config_path: str, db_url: str, site_id: str, run_id: int, as_of: 
 def crawl_sites(config_path: str, db_url: str, runs: dict[str, int], as_of: dt.date, logs: dict[str, Path],
                 progress: ProgressFn | None = None, options: CrawlOptions = DEFAULT_OPTIONS) -> dict[str, int]:
     """Crawl every site in its own child process, ``jobs`` at a time: a site whose crawler crashes or
-    is killed fails alone. Returns each site's exit code."""
+    is killed fails alone. Returns each site's exit code.
+
+    KeyboardInterrupt (SIGINT, or SIGTERM where the CLI maps it so) stops the crawlers gracefully,
+    sites not yet started are not started, and the interruption is raised once all have stopped."""
     lock = threading.Lock()
+    crawlers = Crawlers()
 
     def report(event: dict) -> None:
         if progress is not None:
             with lock:
                 progress(event)
 
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        futures = {site_id: pool.submit(crawl_site, config_path, db_url, site_id, run_id, as_of, logs[site_id],
-                                        report, options)
-                   for site_id, run_id in runs.items()}
+    def one(site_id: str, run_id: int) -> int | None:
+        if crawlers.stopping:
+            return None
+        return crawl_site(config_path, db_url, site_id, run_id, as_of, logs[site_id], report, options, crawlers)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
+    try:
+        futures = {site_id: pool.submit(one, site_id, run_id) for site_id, run_id in runs.items()}
         return {site_id: future.result() for site_id, future in futures.items()}
+    except KeyboardInterrupt:
+        crawlers.stop()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def audit_crawl_run(session: Session, run: CrawlRun, site: SiteConfig, deadline_days: int) -> list[str]:
@@ -199,11 +306,17 @@ def run(
     url = absolute_db_url(database_url(db_url))
     factory = open_database(url)
     with factory.begin() as session:
-        audit = begin_runs(session, config, sites, as_of, str(config_path))
+        audit = begin_runs(session, config, sites, as_of, str(config_path),
+                           None if options.full else options.job_root)
         runs = {r.site_id: r.id for r in audit.crawl_runs}
         audit_id = audit.id
     logs = {site_id: Path(log_dir) / f"run-{audit_id}-{site_id}.log" for site_id in runs}
-    codes = crawl_sites(str(Path(config_path).resolve()), url, runs, as_of, logs, progress, options)
+    try:
+        codes = crawl_sites(str(Path(config_path).resolve()), url, runs, as_of, logs, progress, options)
+    except KeyboardInterrupt:
+        # The crawlers have stopped and kept their queues: the sites crawled in full are audited, the
+        # others marked interrupted for the next run to resume; no report is written.
+        raise RunInterrupted(audit_runs(factory, config, audit_id, None, logs)) from None
     result = audit_runs(factory, config, audit_id, codes, logs)
     if out_dir is not None:
         try:
@@ -214,6 +327,16 @@ def run(
     return result
 
 
+def _mark_unfinished(crawl_run: CrawlRun, code: int | None, log: Path | None) -> None:
+    crawl_run.status = "failed"
+    crawl_run.finished_at = utcnow()
+    if (crawl_run.stats or {}).get("close_reason") == "shutdown":
+        crawl_run.error = INTERRUPTED
+        return
+    where = f" (see {log})" if log else ""
+    crawl_run.error = f"the crawl did not finish (crawler exit code {code}){where}"
+
+
 def audit_runs(factory: sessionmaker[Session], config: Config, audit_id: int, codes: dict[str, int] | None = None,
                logs: dict[str, Path] | None = None) -> RunResult:
     """Audit every crawled run of an audit run; mark the ones the crawler did not finish as failed."""
@@ -222,12 +345,7 @@ def audit_runs(factory: sessionmaker[Session], config: Config, audit_id: int, co
         audit = session.get(AuditRun, audit_id)
         for crawl_run in list(audit.crawl_runs):
             if crawl_run.status == "running":
-                crawl_run.status = "failed"
-                crawl_run.finished_at = utcnow()
-                log = logs.get(crawl_run.site_id)
-                where = f" (see {log})" if log else ""
-                code = codes.get(crawl_run.site_id)
-                crawl_run.error = f"the crawl did not finish (crawler exit code {code}){where}"
+                _mark_unfinished(crawl_run, codes.get(crawl_run.site_id), logs.get(crawl_run.site_id))
                 continue
             if crawl_run.status != "crawled":
                 continue

@@ -22,6 +22,7 @@ out = Console()
 
 EXIT_FAILED = 1  # the job could not run (config, database)
 EXIT_PARTIAL = 3  # the run completed for some sites only
+EXIT_INTERRUPTED = 130  # stopped by SIGINT/SIGTERM; its crawls are kept and resumed by the next run
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> None:
@@ -55,8 +56,14 @@ def main() -> None:
 
 
 def _with_progress(job, **kwargs):
-    """Run ``job`` (govaudit.audit.run or govaudit.nightly.nightly) with a live per-site crawl display."""
-    from govaudit.audit import RunError
+    """Run ``job`` (govaudit.audit.run or govaudit.nightly.nightly) with a live per-site crawl display.
+
+    SIGTERM (a scheduler or systemd stopping the job) is taken like Ctrl-C: the crawls stop gracefully."""
+    import signal
+
+    from govaudit.audit import RunError, RunInterrupted
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[detail]}"),
                   TimeElapsedColumn(), console=err, transient=False) as progress:
@@ -77,6 +84,10 @@ def _with_progress(job, **kwargs):
             fail(f"invalid configuration:\n{exc}")
         except (RunError, DatabaseError) as exc:
             fail(str(exc))
+        except RunInterrupted as exc:
+            progress.stop()
+            _summarise(exc.result)
+            fail(str(exc), EXIT_INTERRUPTED)
 
 
 def _progress_run(**kwargs):

@@ -70,6 +70,9 @@ def systemd_units(config_path: str, at: str = "02:30", probe_every: int = 60) ->
             "# 75: the previous run still holds the lock, nothing wrong; 3 (some sites failed) and 1 leave\n"
             "# the unit failed, so that `systemctl --failed` and OnFailure= alerts show it\n"
             "SuccessExitStatus=75\n"
+            "# a stop sends SIGTERM: the crawls finish what is under way and keep their queues for the\n"
+            "# next run of the day to resume; give them the time to (the crawlers' grace is 120 s)\n"
+            "TimeoutStopSec=180\n"
         )
         units.append(
             f"# file: /etc/systemd/system/{name}.timer\n"

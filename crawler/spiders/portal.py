@@ -18,6 +18,7 @@ import lxml.html
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.request import request_from_dict
 from twisted.python.failure import Failure
 
 from crawler.encoding import decode_body
@@ -138,6 +139,13 @@ TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 524
 SINGLE_PAGE_TEXT = 150
 PAGES_PER_CONTEXT = 20
 NETWORK_IDLE_MS = 5000
+# What the spider knows of its crawl, kept in ``spider.state`` (Scrapy's JOBDIR) when a crawl is
+# interrupted, so that a resumed crawl neither fetches a page twice nor forgets a column it found.
+RESUMED_STATE = (
+    "columns", "list_pages", "column_entries", "pages_read", "parsed", "requested", "probed", "truncated",
+    "pages_done", "errors", "robots_blocked", "static_links", "rendered", "render_errors", "render_seconds",
+    "rechecks", "recovered", "not_modified", "not_probed", "home_links", "subcolumns",
+)
 
 
 class ContextPool:
@@ -212,6 +220,10 @@ class PortalSpider(Spider):
         self.not_probed = 0
         self.home_links: set[str] = set()
         self.subcolumns: dict[str, list[str]] = {}
+        self.resumed = 0  # how many times this crawl was resumed from its job directory
+        self.seconds_before = 0.0  # time and bytes of the crawl's earlier, interrupted sessions
+        self.bytes_before = 0
+        self.close_reason: str | None = None
         for column in site.columns:
             url = normalize_url(column.url)
             self.render_modes[url] = column.render or site.render
@@ -226,9 +238,43 @@ class PortalSpider(Spider):
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
 
+    # --- an interrupted crawl, resumed ------------------------------------------------------
+    def _restore(self) -> None:
+        """Take up an interrupted crawl: what it knew comes back from the job directory's state, the
+        requests it had queued from Scrapy's disk queue."""
+        saved = getattr(self, "state", {}).get("govaudit")
+        if not saved or saved.get("run_id") != self.run_id:
+            return
+        for name in RESUMED_STATE:
+            setattr(self, name, saved[name])
+        self.resumed = saved["resumed"] + 1
+        self.seconds_before = saved["seconds"]
+        self.bytes_before = saved["bytes"]
+        self.recheck_due = [request_from_dict(d, spider=self) for d in saved["recheck_due"]]
+        self.logger.info("%s: resuming the interrupted crawl of run %s: %d pages done, %d requested",
+                         self.site.id, self.run_id, self.pages_done, len(self.requested))
+
+    def closed(self, reason: str) -> None:
+        self.close_reason = reason
+        state = getattr(self, "state", None)
+        if state is None:
+            return  # no job directory: nothing to resume from
+        if reason == "finished":
+            state.pop("govaudit", None)
+            return
+        state["govaudit"] = {
+            **{name: getattr(self, name) for name in RESUMED_STATE},
+            "run_id": self.run_id, "resumed": self.resumed, "seconds": self._seconds(),
+            "bytes": self._bytes_received(),
+            "recheck_due": [request.to_dict(spider=self) for request in self.recheck_due],
+        }
+
     # --- requests ---------------------------------------------------------------------------
     async def start(self):
-        yield self._page_request(self.home, hops=0, priority=10, render=self.site.render == "js")
+        self._restore()  # a resumed crawl has requested these already: they come back from its queue
+        home = self._page_request(self.home, hops=0, priority=10, render=self.site.render == "js")
+        if home is not None:
+            yield home
         for url in self.columns:
             request = self._page_request(url, hops=1, priority=5, render=self.render_mode(url) == "js")
             if request is not None:
@@ -680,7 +726,12 @@ class PortalSpider(Spider):
         """Body bytes over the network: counted beside the HTTP cache when there is one (Scrapy's own
         figure would count a stored copy read after a 304 as received)."""
         network = self.crawler.stats.get_value("govaudit/network_bytes")
-        return network if network is not None else self.crawler.stats.get_value("downloader/response_bytes", 0)
+        if network is None:
+            network = self.crawler.stats.get_value("downloader/response_bytes", 0)
+        return self.bytes_before + network
+
+    def _seconds(self) -> float:
+        return self.seconds_before + time.monotonic() - self.started
 
     def crawl_stats(self) -> dict[str, Any]:
         return {
@@ -698,5 +749,6 @@ class PortalSpider(Spider):
             "not_modified": self.not_modified,
             "not_probed": self.not_probed,
             "bytes_received": self._bytes_received(),
-            "duration_s": round(time.monotonic() - self.started, 2),
+            "duration_s": round(self._seconds(), 2),
+            "resumed": self.resumed,
         }
