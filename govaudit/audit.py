@@ -124,6 +124,8 @@ def begin_runs(session: Session, config: Config, sites: Sequence[SiteConfig], as
                         interrupted.audit_run_id)
             interrupted.audit_run = audit
             interrupted.status, interrupted.error, interrupted.finished_at = "running", None, None
+            # Only this session's own close may say "shutdown" again: one killed now is not resumable.
+            interrupted.stats = {k: v for k, v in (interrupted.stats or {}).items() if k != "close_reason"}
             continue
         session.add(CrawlRun(audit_run=audit, site_id=site.id, as_of=as_of, status="running",
                              site_config=site.model_dump(mode="json")))

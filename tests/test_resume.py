@@ -129,3 +129,45 @@ def test_ctrl_c_stops_the_crawlers_gracefully_and_full_starts_over(tmp_path):
     assert len(pages) == ARTICLES + 2
     assert hits["/"] == 2  # fetched by both runs: the second started over
     assert not (tmp_path / "jobs" / "mock").exists(), "a finished crawl leaves no job to resume"
+
+
+SITE = """sites:
+  - {id: s, name: 示范站, url: "http://s.test/", unit: 办公室}
+"""
+
+
+@pytest.mark.parametrize("case, resumed", [
+    ("interrupted today", True),
+    ("killed", False),  # no graceful close: its queue is not to be trusted
+    ("another day", False),
+    ("config changed", False),
+    ("newer run", False),
+    ("no job state", False),
+])
+def test_only_the_newest_gracefully_interrupted_crawl_of_the_day_is_resumed(tmp_path, case, resumed):
+    from govaudit.audit import resumable_run
+    from govaudit.config import parse_config
+    from govaudit.models import AuditRun, Site
+
+    site = parse_config(SITE).site("s")
+    factory = open_database(f"sqlite:///{tmp_path}/audit.db")
+    jobs = tmp_path / "jobs"
+    if case != "no job state":
+        (jobs / "s").mkdir(parents=True)
+        (jobs / "s" / "spider.state").write_bytes(b"state")
+    with factory.begin() as session:
+        session.add(Site(id="s", name="示范站", url="http://s.test/", unit="办公室"))
+        config = site.model_dump(mode="json")
+        if case == "config changed":
+            config = dict(config, name="改名后的示范站")
+        stats = {"close_reason": "shutdown"} if case != "killed" else {}
+        as_of = AS_OF if case != "another day" else AS_OF.replace(day=AS_OF.day - 1)
+        interrupted = CrawlRun(audit_run=AuditRun(as_of=as_of), site_id="s", as_of=as_of, status="failed",
+                               stats=stats, site_config=config)
+        session.add(interrupted)
+        if case == "newer run":
+            session.add(CrawlRun(audit_run=AuditRun(as_of=AS_OF), site_id="s", as_of=AS_OF, status="completed",
+                                 site_config=config))
+        session.flush()
+        found = resumable_run(session, site, AS_OF, jobs)
+        assert (found is interrupted) is resumed
