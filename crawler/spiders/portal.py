@@ -275,7 +275,8 @@ class PortalSpider(Spider):
         home = self._page_request(self.home, hops=0, priority=10, render=self.site.render == "js")
         if home is not None:
             yield home
-        for url in self.columns:
+        # A snapshot: the home page may be read, and columns found in its menu, while this still runs.
+        for url in list(self.columns):
             request = self._page_request(url, hops=1, priority=5, render=self.render_mode(url) == "js")
             if request is not None:
                 yield request
