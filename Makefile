@@ -14,10 +14,15 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 install: $(VENV)/.installed
 
 # Debian's Chromium renders pages that build their lists in JavaScript (never `playwright install`).
+# A CJK font, so that screenshots of Chinese pages (evidence in the report) show text, not boxes.
 browser:
 	@test -x /usr/bin/chromium || command -v chromium >/dev/null || { \
 	  echo "installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  echo "installing a Chinese font for screenshots (fonts-wqy-zenhei)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null; }; }
 
 demo: install browser
 	$(VENV)/bin/govaudit demo

@@ -95,7 +95,10 @@ _STAT_LABELS = {"pages": "抓取页面数", "errors": "出错页面数", "durati
 _OTHER_STAT_LABELS = {"columns": "栏目数", "probes": "探测的服务与外部链接数", "robots_blocked": "robots.txt 禁止抓取数",
                       "truncated": "达到抓取上限", "close_reason": "抓取结束原因", "check_errors": "检查程序出错",
                       "rendered_pages": "浏览器渲染页面数", "render_seconds": "渲染耗时（秒）",
-                      "render_errors": "渲染失败数", "screenshots": "截图数", "screenshot_errors": "截图失败数"}
+                      "render_errors": "渲染失败数", "screenshots": "截图数", "screenshot_errors": "截图失败数",
+                      "bytes_received": "接收字节数", "not_modified": "未变化页面数（304）",
+                      "not_probed": "未探测的私网或非 http 链接数", "rechecked": "复查的临时故障数",
+                      "recovered": "复查后恢复数", "resumed": "中断后续抓次数"}
 _HIDDEN_STATS = {"rows"}
 RUN_STATUS_LABELS = {"running": "进行中", "crawled": "已抓取", "completed": "已完成", "failed": "失败"}
 VERDICT_LABELS = {"pass": "合格", "fail": "单项否决不合格", "incomplete": "检查未完成"}
