@@ -274,21 +274,44 @@ def nightly_cmd(config_path: str, db_url: str | None, out_dir: str, site_ids: Se
 
 
 @main.command("schedule")
-@click.option("--print", "kind", type=click.Choice(["cron", "systemd"]), required=True,
+@click.option("--print", "kind", type=click.Choice(["cron", "systemd"]),
               help="print crontab lines, or a systemd service + timer pair for each job")
+@click.option("--run", "foreground", is_flag=True,
+              help="run the schedule in the foreground (APScheduler), for hosts without cron or systemd")
 @config_option
 @click.option("--at", "at", default="02:30", show_default=True, help="time of the nightly run (HH:MM)")
 @click.option("--probe-every", default=60, show_default=True, type=click.IntRange(5, 1440),
               help="minutes between availability probes")
-def schedule_cmd(kind: str, config_path: str, at: str, probe_every: int) -> None:
-    """Print ready scheduler entries for the nightly run and the availability probes."""
-    from govaudit.schedule import ScheduleError, cron_lines, systemd_units
+def schedule_cmd(kind: str | None, foreground: bool, config_path: str, at: str, probe_every: int) -> None:
+    """Print ready scheduler entries for the nightly run and the availability probes, or run them."""
+    import logging
 
+    from govaudit.schedule import ScheduleError, build_scheduler, cron_lines, systemd_units
+
+    if (kind is None) == (not foreground):
+        fail("give one of --print cron|systemd or --run")
     try:
-        text = (cron_lines if kind == "cron" else systemd_units)(config_path, at, probe_every)
+        if foreground:
+            scheduler = build_scheduler(config_path, at, probe_every)
+        else:
+            text = (cron_lines if kind == "cron" else systemd_units)(config_path, at, probe_every)
     except ScheduleError as exc:
         fail(str(exc))
-    click.echo(text, nl=False)
+    if not foreground:
+        click.echo(text, nl=False)
+        return
+    import signal
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        for job in scheduler.get_jobs():
+            err.print(f"{job.name}: {job.trigger}", highlight=False, soft_wrap=True, markup=False)
+        err.print("running the schedule (Ctrl-C stops it); jobs log to var/logs/schedule.log", highlight=False)
+        scheduler.start()
+    except KeyboardInterrupt:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
 
 
 @main.command("prune")

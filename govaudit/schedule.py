@@ -1,11 +1,16 @@
-"""Scheduler entries for the nightly run and the probes: cron lines or systemd units, never a daemon of ours."""
+"""Scheduler entries for the nightly run and the probes: cron lines or systemd units, or APScheduler in the
+foreground for hosts that have neither, never a daemon of ours."""
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
+import subprocess
 import sys
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 
 class ScheduleError(ValueError):
@@ -95,3 +100,34 @@ def _systemd_every(minutes: int) -> str:
     if 60 % minutes:
         raise ScheduleError(f"--probe-every {minutes}: use a divisor of 60 minutes or whole hours")
     return f"*-*-* *:00/{minutes}:00"
+
+
+def run_job(verb: str, config_path: str, log_dir: Path = Path("var/logs")) -> int:
+    """One scheduled job, as cron would run it: ``govaudit <verb>`` in a child process, its output
+    appended to ``log_dir/schedule.log``; returns its exit code (3, 75 and others are logged, not raised)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / "schedule.log").open("ab") as log:
+        done = subprocess.run(shlex.split(_command(verb, config_path)), stdout=log, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+    logger.info("govaudit %s exited with %s", verb, done.returncode)
+    return done.returncode
+
+
+def build_scheduler(config_path: str, at: str = "02:30", probe_every: int = 60, scheduler=None):
+    """APScheduler jobs for hosts without cron or systemd: the nightly run at ``at`` (the host's local
+    time, as cron reads it) and probes every ``probe_every`` minutes; never two of one job at once, and a
+    run missed while the host slept is made up once (within 6 hours for the nightly run)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    hour, minute = _time(at)
+    if 60 % probe_every and probe_every % 60:
+        raise ScheduleError(f"--probe-every {probe_every}: use a divisor of 60 minutes or whole hours")
+    scheduler = scheduler or BlockingScheduler()
+    common = {"max_instances": 1, "coalesce": True}
+    scheduler.add_job(run_job, CronTrigger(hour=hour, minute=minute), args=("nightly", config_path),
+                      id="nightly", name="govaudit nightly", misfire_grace_time=6 * 3600, **common)
+    scheduler.add_job(run_job, IntervalTrigger(minutes=probe_every), args=("probe", config_path),
+                      id="probe", name="govaudit probe", misfire_grace_time=probe_every * 30, **common)
+    return scheduler

@@ -153,3 +153,60 @@ def test_prune_drops_old_crawl_data_but_keeps_findings_and_the_newest_run(tmp_pa
         assert session.scalar(select(func.count()).select_from(Page).where(Page.crawl_run_id.in_(new_ids))) == 3
         assert session.scalar(select(func.count()).select_from(FindingRecord)) == findings_before
         assert session.get(CrawlRun, old_ids[0]).stats["pruned"] is True
+
+
+def test_schedule_run_holds_both_jobs_at_their_times(tmp_path):
+    import datetime as dt
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from govaudit.schedule import build_scheduler, run_job
+
+    scheduler = build_scheduler("config/sites.yml", at="03:15", probe_every=30, scheduler=BackgroundScheduler())
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"nightly", "probe"}
+    assert jobs["nightly"].func is run_job and jobs["nightly"].args == ("nightly", "config/sites.yml")
+    assert jobs["nightly"].max_instances == 1 and jobs["probe"].args == ("probe", "config/sites.yml")
+    now = dt.datetime(2026, 6, 15, 4, 0, tzinfo=dt.UTC).astimezone()
+    nightly_next = jobs["nightly"].trigger.get_next_fire_time(None, now)
+    assert (nightly_next.hour, nightly_next.minute) == (3, 15) and nightly_next > now
+    assert jobs["probe"].trigger.interval == dt.timedelta(minutes=30)
+
+
+def test_a_scheduled_job_runs_the_command_and_logs_it(tmp_path, monkeypatch):
+    from govaudit.schedule import run_job
+
+    with MockServer({"/": Reply(page("首页"))}) as server:
+        config = tmp_path / "sites.yml"
+        config.write_text(f"sites:\n  - {{id: mock, name: 测试站, url: '{server.url('/')}', unit: 办公室}}\n",
+                          encoding="utf-8")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("GOVAUDIT_DB", f"sqlite:///{tmp_path}/audit.db")
+        code = run_job("probe", str(config), log_dir=tmp_path / "logs")
+    assert code == 0
+    assert "probe" in (tmp_path / "logs" / "schedule.log").read_text(encoding="utf-8")
+    assert server.hits.get("/") == 1
+
+
+def test_schedule_run_starts_in_the_foreground_and_stops_on_sigterm(tmp_path):
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "govaudit", "schedule", "--run", "--probe-every", "60"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        while line and "running the schedule" not in line:
+            line = proc.stderr.readline()
+        assert "running the schedule" in line
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.parametrize("args", [[], ["--print", "cron", "--run"]])
+def test_schedule_asks_for_exactly_one_of_print_and_run(tmp_path, args):
+    done = subprocess.run([sys.executable, "-m", "govaudit", "schedule", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "--print cron|systemd or --run" in done.stderr
