@@ -54,6 +54,7 @@ def cache_settings(cache_dir: Path) -> dict:
     a 404 must be seen again, not remembered."""
     return {
         "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.SafeTargetMiddleware": 50,
             "crawler.middlewares.RetryAfterMiddleware": 560,
             "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
             "crawler.middlewares.AuditHttpCacheMiddleware": 900,

@@ -55,6 +55,8 @@ class Limits(_Strict):
     delay: float = Field(0.5, ge=0)
     timeout: float = Field(20, gt=0)
     list_pages: int = Field(50, ge=1, description="pages of one column's list followed at most")
+    query_variants: int = Field(1000, ge=1, description="distinct queries of one path followed at most "
+                                "(calendar and search traps)")
     retry_after_max: float = Field(60, ge=0, description="longest Retry-After honoured, in seconds")
     recheck_times: int = Field(1, ge=0, le=5, description="second looks at a timeout or 5xx after the crawl")
     recheck_delay: float = Field(30, ge=0, le=3600, description="seconds before that second look")
