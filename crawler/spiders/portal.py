@@ -750,6 +750,8 @@ class PortalSpider(Spider):
     # --- helpers ----------------------------------------------------------------------------
     @staticmethod
     def _is_html(response: Response, content_type: str | None) -> bool:
+        if b"\x00" in response.body[:1024] and not response.body.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return False  # binary (an image, a PDF) whatever its Content-Type says; UTF-16 has its BOM
         if content_type:
             return "html" in content_type.lower()
         return response.body[:512].lstrip()[:1] == b"<"
