@@ -80,6 +80,9 @@ class RunResult:
 
 def absolute_db_url(url: str) -> str:
     """A SQLite URL with an absolute path, so a child process in another directory finds the file."""
+    if url.startswith("sqlite:///file:"):  # a SQLite URI (``?mode=ro&uri=true``): its path is the URI's
+        path, _, query = url.removeprefix("sqlite:///file:").partition("?")
+        return f"sqlite:///file:{Path(path).resolve()}" + (f"?{query}" if query else "")
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":

@@ -1,0 +1,63 @@
+"""Fault matrix, storage: a database that cannot be written and a disk that fills while the report is
+written stop the run with a clear error, and nothing already stored is lost."""
+
+from __future__ import annotations
+
+import errno
+import pathlib
+
+from click.testing import CliRunner
+
+from govaudit.audit import CrawlOptions, run
+from govaudit.cli import main
+from govaudit.db import open_database
+from govaudit.findings import finding_dict, run_findings, select_runs
+from tests.mockserver import MockServer, Reply
+from tests.test_crawler import AS_OF, page, write_config
+
+
+def stored_findings(db: str) -> list[dict]:
+    with open_database(db)() as session:
+        return [finding_dict(f) for f in run_findings(session, select_runs(session))]
+
+
+def test_a_read_only_database_stops_the_run_with_a_clear_error_and_keeps_what_it_holds(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the command's var/ (logs, cache) goes there
+    with MockServer({"/": Reply(page('<a href="/gone.html">旧页面</a>'))}) as server:
+        config = write_config(tmp_path, server)
+        path = tmp_path / "audit.db"
+        db = f"sqlite:///{path}"
+        run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
+            options=CrawlOptions(cache_dir=tmp_path / "cache"))
+        before = stored_findings(db)
+        assert before
+        # As SQLite sees a file it may not write (the tests run as root, whom chmod does not stop).
+        read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+        done = CliRunner().invoke(main, ["run", "--config", str(config), "--db", read_only,
+                                         "--out", str(tmp_path / "out"), "--as-of", AS_OF.isoformat()])
+    assert done.exit_code == 1, done.output
+    assert "error:" in done.output and "readonly database" in done.output, done.output
+    assert "Traceback" not in done.output
+    assert stored_findings(db) == before
+
+
+def test_a_full_disk_while_writing_the_report_leaves_no_half_written_index(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    write_text = pathlib.Path.write_text
+
+    def full_disk(self, text, *args, **kwargs):
+        if self.parent == out and self.name.startswith(".index.html."):
+            write_text(self, text[: len(text) // 2], *args, **kwargs)  # half of it, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_text(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full_disk)
+    with MockServer({"/": Reply(page('<a href="/gone.html">旧页面</a>'))}) as server:
+        db = f"sqlite:///{tmp_path}/audit.db"
+        result = run(write_config(tmp_path, server), db_url=db, out_dir=out, as_of=AS_OF,
+                     log_dir=tmp_path / "logs", options=CrawlOptions(cache_dir=tmp_path / "cache"))
+    assert result.runs[0].status == "completed"
+    assert result.output_error and "No space left on device" in result.output_error
+    assert not (out / "index.html").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".index.html.")]
+    assert sorted(f["check"] for f in stored_findings(db)) == ["AV02", "UP01"]
