@@ -1,5 +1,6 @@
-"""Fault matrix, storage: a database that cannot be written and a disk that fills while the report is
-written stop the run with a clear error, and nothing already stored is lost."""
+"""Fault matrix, storage: a database that cannot be written, is locked or loses its connections, and a
+disk that fills while the report is written: a clear error or a run that goes on, and nothing already
+stored is lost."""
 
 from __future__ import annotations
 
@@ -60,4 +61,60 @@ def test_a_full_disk_while_writing_the_report_leaves_no_half_written_index(tmp_p
     assert result.output_error and "No space left on device" in result.output_error
     assert not (out / "index.html").exists()
     assert not [p for p in out.iterdir() if p.name.startswith(".index.html.")]
+    assert sorted(f["check"] for f in stored_findings(db)) == ["AV02", "UP01"]
+
+
+def test_a_short_lock_on_the_sqlite_database_is_waited_out(tmp_path):
+    import sqlite3
+    import threading
+
+    with MockServer({"/": Reply(page('<a href="/gone.html">旧页面</a>'))}) as server:
+        config = write_config(tmp_path, server)
+        db = f"sqlite:///{tmp_path}/audit.db"
+        open_database(db)  # the schema, before another program takes the lock
+        holder = sqlite3.connect(tmp_path / "audit.db", check_same_thread=False)
+        holder.execute("BEGIN EXCLUSIVE")
+        release = threading.Timer(1.5, holder.rollback)
+        release.start()
+        try:
+            result = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
+                         options=CrawlOptions(cache_dir=tmp_path / "cache"))
+        finally:
+            release.join()
+            holder.close()
+    assert result.runs[0].status == "completed"
+    assert sorted(f["check"] for f in stored_findings(db)) == ["AV02", "UP01"]
+
+
+def test_postgresql_dropping_the_connections_mid_run_leaves_a_clear_state_and_a_rerun_completes(tmp_path, pg_url):
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"govaudit-fault-{uuid.uuid4().hex[:8]}"
+    db = f"{pg_url}&application_name={name}"
+    dropped: list[int] = []
+
+    def restart(_event) -> None:
+        # What a server restart does to this run's connections, and to nobody else's.
+        if dropped:
+            return
+        admin = create_engine(pg_url.split("?")[0])
+        with admin.begin() as conn:
+            dropped.append(len(conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": name}).all()))
+        admin.dispose()
+
+    with MockServer({"/": Reply(page('<a href="/gone.html">旧页面</a>')), "/gone.html": Reply("x", status=404)}) as server:
+        config = write_config(tmp_path, server)
+        first = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
+                    options=CrawlOptions(cache_dir=tmp_path / "cache"), progress=restart)
+        assert dropped and dropped[0] >= 1
+        again = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
+                    options=CrawlOptions(cache_dir=tmp_path / "cache"))
+    # New connections are checked before use (pool_pre_ping): the run goes on; had a write been under
+    # way, the run would be marked failed with the reason, and the next one completes either way.
+    assert first.runs[0].status == "completed" or (first.runs[0].status == "failed" and first.runs[0].error)
+    assert again.runs[0].status == "completed"
     assert sorted(f["check"] for f in stored_findings(db)) == ["AV02", "UP01"]
