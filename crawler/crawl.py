@@ -54,6 +54,7 @@ def cache_settings(cache_dir: Path) -> dict:
     a 404 must be seen again, not remembered."""
     return {
         "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.SafeTargetMiddleware": 50,
             "crawler.middlewares.RetryAfterMiddleware": 560,
             "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
             "crawler.middlewares.AuditHttpCacheMiddleware": 900,
@@ -184,7 +185,8 @@ def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, pro
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler.crawl", description=__doc__)
     parser.add_argument("--config", required=True)
-    parser.add_argument("--db", required=True)
+    parser.add_argument("--db", default=os.environ.get("GOVAUDIT_DB"),
+                        help="the audit database (default: $GOVAUDIT_DB, which keeps a password off the command line)")
     parser.add_argument("--run", action="append", required=True, metavar="SITE=RUN_ID")
     parser.add_argument("--as-of", required=True, type=dt.date.fromisoformat)
     parser.add_argument("--no-progress", action="store_true")
@@ -193,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job-dir", type=Path,
                         help="Scrapy JOBDIR root (one folder a site): an interrupted crawl is resumed from it")
     args = parser.parse_args(argv)
+    if not args.db:
+        parser.error("--db or $GOVAUDIT_DB is required")
     config = load_config(args.config)
     runs = {}
     for pair in args.run:

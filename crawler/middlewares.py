@@ -8,8 +8,11 @@ import time
 
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Response
+
+from govaudit.config import host_allowed
 
 
 def retry_after_seconds(value: bytes | str | None) -> float | None:
@@ -51,7 +54,12 @@ class RetryAfterMiddleware:
             return response
         wait = retry_after_seconds(response.headers.get(b"Retry-After"))
         tries = request.meta.get("retry_after_times", 0)
-        if wait is None or wait > self.max_wait or tries >= self.max_tries:
+        if wait is None or wait > self.max_wait:
+            return response
+        if tries >= self.max_tries:
+            # It was asked and waited for as often as a retry would be: the stock retries would
+            # knock again at once on a server that said when to come back.
+            request.meta["dont_retry"] = True
             return response
         await asyncio.sleep(wait)
         retry = request.replace(dont_filter=True)
@@ -84,3 +92,33 @@ class AuditHttpCacheMiddleware(HttpCacheMiddleware):
         # before a stored copy takes the answer's place.
         self.stats.inc_value("govaudit/network_bytes", len(response.body))
         return super().process_response(request, response)
+
+
+class RefusedTarget(IgnoreRequest):
+    """A request the crawler will not send: a non-http(s) scheme or a private or reserved address."""
+
+
+class SafeTargetMiddleware:
+    """Every request, a redirect's too, goes to http(s) and to a public address (or loopback), unless
+    its host is one the site is configured with (``allowed_hosts``, ``service_hosts``).
+
+    The spider only links within its rules; a redirect (``Location: http://169.254.169.254/``) is the
+    way a crawled site could still send the crawler into a private network.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Spider | None = None):
+        from crawler.spiders.portal import probe_allowed
+
+        site = getattr(self.crawler.spider, "site", None)
+        if site is None or probe_allowed(request.url):
+            return None
+        if host_allowed(request.url, [*site.allowed_hosts, *site.service_hosts]):
+            return None  # configured for it explicitly
+        raise RefusedTarget("refused: a private or reserved address")

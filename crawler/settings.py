@@ -28,6 +28,7 @@ TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.SafeTargetMiddleware": 50,
     "crawler.middlewares.RetryAfterMiddleware": 560,
 }
 ITEM_PIPELINES = {

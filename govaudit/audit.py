@@ -80,6 +80,9 @@ class RunResult:
 
 def absolute_db_url(url: str) -> str:
     """A SQLite URL with an absolute path, so a child process in another directory finds the file."""
+    if url.startswith("sqlite:///file:"):  # a SQLite URI (``?mode=ro&uri=true``): its path is the URI's
+        path, _, query = url.removeprefix("sqlite:///file:").partition("?")
+        return f"sqlite:///file:{Path(path).resolve()}" + (f"?{query}" if query else "")
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -196,7 +199,9 @@ def crawl_site(config_path: str, db_url: str, site_id: str, run_id: int, as_of: 
                progress: ProgressFn | None = None, options: CrawlOptions = DEFAULT_OPTIONS,
                crawlers: Crawlers | None = None) -> int:
     """Crawl one site in a child process; returns its exit code. Its log goes to ``log_path``."""
-    cmd = [sys.executable, "-m", "crawler.crawl", "--config", config_path, "--db", db_url,
+    # The database URL (and the password it may hold) goes by the environment: a command line is
+    # readable by every user of the machine (ps, /proc).
+    cmd = [sys.executable, "-m", "crawler.crawl", "--config", config_path,
            "--as-of", as_of.isoformat(), "--run", f"{site_id}={run_id}"]
     if options.cache_dir is not None:
         cmd += ["--cache-dir", str(Path(options.cache_dir).resolve())]
@@ -204,7 +209,7 @@ def crawl_site(config_path: str, db_url: str, site_id: str, run_id: int, as_of: 
         cmd += ["--job-dir", str(options.job_root.resolve())]
     if options.full:
         cmd.append("--full")
-    env = dict(os.environ, PYTHONUNBUFFERED="1", SCRAPY_SETTINGS_MODULE="crawler.settings")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", SCRAPY_SETTINGS_MODULE="crawler.settings", GOVAUDIT_DB=db_url)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env)

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from govaudit import __version__
 from govaudit.config import DEFAULT_CONFIG, ConfigError
@@ -84,6 +85,9 @@ def _with_progress(job, **kwargs):
             fail(f"invalid configuration:\n{exc}")
         except (RunError, DatabaseError) as exc:
             fail(str(exc))
+        except SQLAlchemyError as exc:
+            # Read-only, locked, full, or the server went away: what is stored stays as committed.
+            fail(f"the audit database could not be written: {getattr(exc, 'orig', None) or exc}")
         except RunInterrupted as exc:
             progress.stop()
             _summarise(exc.result)

@@ -55,6 +55,8 @@ class Limits(_Strict):
     delay: float = Field(0.5, ge=0)
     timeout: float = Field(20, gt=0)
     list_pages: int = Field(50, ge=1, description="pages of one column's list followed at most")
+    query_variants: int = Field(1000, ge=1, description="distinct queries of one path followed at most "
+                                "(calendar and search traps)")
     retry_after_max: float = Field(60, ge=0, description="longest Retry-After honoured, in seconds")
     recheck_times: int = Field(1, ge=0, le=5, description="second looks at a timeout or 5xx after the crawl")
     recheck_delay: float = Field(30, ge=0, le=3600, description="seconds before that second look")
@@ -238,24 +240,24 @@ def parse_config(text: str, file: str = "sites.yml", known: dict[str, dict[str, 
             else:
                 message = err["msg"].removeprefix("Value error, ")
             problems.append(ConfigProblem(file, _nearest_line(lines, loc), _dotted(loc), message))
-    if config is not None:
-        seen: dict[str, int] = {}
-        for i, site in enumerate(config.sites):
-            if site.id in seen:
+    # The checks beyond the schema read the raw sites, so that one site's schema error does not hide
+    # another's duplicate id or foreign column: every error is listed at once.
+    raw_sites = data.get("sites") if isinstance(data.get("sites"), list) else []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_sites):
+        if not isinstance(raw, dict):
+            continue
+        site_id = raw.get("id")
+        if isinstance(site_id, str):
+            if site_id in seen:
                 problems.append(
                     ConfigProblem(file, lines.get(("sites", i, "id")), f"sites[{i}].id",
-                                  f"duplicate site id {site.id!r} (first at sites[{seen[site.id]}])")
+                                  f"duplicate site id {site_id!r} (first at sites[{seen[site_id]}])")
                 )
-            seen.setdefault(site.id, i)
-            for j, column in enumerate(site.columns):
-                if not host_allowed(column.url, site.allowed_hosts):
-                    problems.append(
-                        ConfigProblem(file, lines.get(("sites", i, "columns", j, "url")),
-                                      f"sites[{i}].columns[{j}].url",
-                                      f"column URL host {host_of(column.url)} is not in allowed_hosts")
-                    )
-        if known is not None:
-            problems.extend(_threshold_problems(config, known, file, lines))
+            seen.setdefault(site_id, i)
+        problems.extend(_column_host_problems(raw, i, file, lines))
+    if known is not None:
+        problems.extend(_threshold_problems(raw_sites, known, file, lines))
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.key))
         raise ConfigError(problems)
@@ -274,13 +276,36 @@ def load_config(path: str | Path = DEFAULT_CONFIG, known: dict[str, dict[str, An
     return parse_config(text, str(path), known)
 
 
-def _threshold_problems(config: Config, known: dict[str, dict[str, Any]], file: str,
+def _column_host_problems(raw: dict, i: int, file: str, lines: dict) -> list[ConfigProblem]:
+    """Columns of a site on a host it does not crawl (the site's own URL errors are the schema's)."""
+    url, hosts, columns = raw.get("url"), raw.get("allowed_hosts"), raw.get("columns")
+    if not isinstance(url, str) or not isinstance(columns, list):
+        return []
+    if not hosts:
+        hosts = [host_of(url)]
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        return []
+    problems = []
+    for j, column in enumerate(columns):
+        column_url = column.get("url") if isinstance(column, dict) else None
+        if isinstance(column_url, str) and urlsplit(column_url).hostname and not host_allowed(column_url, hosts):
+            problems.append(ConfigProblem(file, lines.get(("sites", i, "columns", j, "url")),
+                                          f"sites[{i}].columns[{j}].url",
+                                          f"column URL host {host_of(column_url)} is not in allowed_hosts"))
+    return problems
+
+
+def _threshold_problems(raw_sites: list, known: dict[str, dict[str, Any]], file: str,
                         lines: dict) -> list[ConfigProblem]:
     """Threshold overrides must name a known check and one of its thresholds, with a value of its type."""
     problems = []
 
-    def visit(thresholds: Thresholds, path: tuple) -> None:
+    def visit(thresholds: Any, path: tuple) -> None:
+        if not isinstance(thresholds, dict):
+            return  # not a mapping: the schema says so
         for code, values in thresholds.items():
+            if not isinstance(code, str) or not CHECK_CODE.match(code):
+                continue  # not a code at all: the schema says so
             here = path + (code,)
             if code not in known:
                 problems.append(ConfigProblem(file, lines.get(here), _dotted(here), "no such check"))
@@ -303,8 +328,12 @@ def _threshold_problems(config: Config, known: dict[str, dict[str, Any]], file: 
                     problems.append(ConfigProblem(file, lines.get(where), _dotted(where),
                                                   f"must be {expected.__name__}, got {value!r}"))
 
-    for i, site in enumerate(config.sites):
-        visit(site.thresholds, ("sites", i, "thresholds"))
-        for j, column in enumerate(site.columns):
-            visit(column.thresholds, ("sites", i, "columns", j, "thresholds"))
+    for i, site in enumerate(raw_sites):
+        if not isinstance(site, dict):
+            continue
+        visit(site.get("thresholds"), ("sites", i, "thresholds"))
+        columns = site.get("columns")
+        for j, column in enumerate(columns if isinstance(columns, list) else []):
+            if isinstance(column, dict):
+                visit(column.get("thresholds"), ("sites", i, "columns", j, "thresholds"))
     return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -42,16 +43,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def masked_url(url: str) -> str:
+    """The URL as it may be printed or logged: a password in it becomes ***."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+
+
+_PASSWORD_IN_URL = re.compile(r"(://[^/:@]*:)[^/@]*@")
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = database_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise DatabaseError(f"not a database URL: {url!r} ({exc})") from None
+        parsed.get_dialect()  # an unknown driver is refused here, with the others
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise DatabaseError(f"not a database URL: {masked_url(url)!r} ({masked_url(str(exc))})") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             try:
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                Path(parsed.database.removeprefix("file:")).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseError(f"cannot create the folder of the audit database {parsed.database}: "
                                     f"{exc.strerror or exc}") from None

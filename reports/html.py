@@ -93,7 +93,7 @@ _STAT_KEYS = {
 _STAT_LABELS = {"pages": "抓取页面数", "errors": "出错页面数", "duration": "耗时"}
 # The crawler's other statistics, as an auditor names them; row counts are for developers, not shown.
 _OTHER_STAT_LABELS = {"columns": "栏目数", "probes": "探测的服务与外部链接数", "robots_blocked": "robots.txt 禁止抓取数",
-                      "truncated": "达到抓取上限", "close_reason": "抓取结束原因", "check_errors": "检查程序出错",
+                      "truncated": "达到抓取上限", "capped_paths": "查询变体过多、未抓完的路径", "close_reason": "抓取结束原因", "check_errors": "检查程序出错",
                       "rendered_pages": "浏览器渲染页面数", "render_seconds": "渲染耗时（秒）",
                       "render_errors": "渲染失败数", "screenshots": "截图数", "screenshot_errors": "截图失败数",
                       "bytes_received": "接收字节数", "not_modified": "未变化页面数（304）",

@@ -65,10 +65,20 @@ def guess_category(name: str) -> str:
     return "other"
 
 
+# Session ids old Java, PHP and ASP CMSs put into every link: a new one per answer would make one page
+# endlessly many. ``sid`` counts only as a long token: short, it is often a CMS's site id.
+_SESSION_PATH = re.compile(r";jsessionid=[^/?#]*", re.I)
+_SESSION_PARAM = re.compile(r"(?:jsessionid|phpsessid|sessionid|session_id|aspsessionid\w*)=[^&]*"
+                            r"|sid=[0-9A-Za-z]{16,}", re.I)
+
+
 def normalize_url(url: str) -> str:
-    """Drop the fragment and give an empty path its '/', so one page has one spelling."""
+    """Drop the fragment and session ids and give an empty path its '/', so one page has one spelling."""
     parts = urlsplit(url.strip())
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+    path = _SESSION_PATH.sub("", parts.path)
+    query = "&".join(p for p in parts.query.split("&") if not _SESSION_PARAM.fullmatch(p)) \
+        if parts.query else ""
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path or "/", query, ""))
 
 
 def probe_allowed(url: str) -> bool:
@@ -115,22 +125,42 @@ _FAILURES = (
     ("response too large or cancelled", ("DownloadCancelledError", "CancelledError")),
     ("connection lost", ("ResponseDataLossError", "ConnectionLost", "ConnectionDone", "ResponseFailed",
                          "ResponseNeverReceived")),
-    ("TLS error", ("SSLError", "TLSError")),
+    ("TLS error", ("SSLError", "TLSError", "OpenSSL.SSL.Error")),
 )
+
+
+def _underlying(exc: BaseException) -> list[BaseException]:
+    """The errors inside a wrapped one, innermost first: Scrapy 2.13+ raises its own error ``from``
+    Twisted's, and a ResponseFailed carries its reasons (a TLS or a lost connection) as failures."""
+    inner: list[BaseException] = []
+    for reason in getattr(exc, "reasons", None) or ():
+        inner.extend(_underlying(getattr(reason, "value", reason)))
+    if exc.__cause__ is not None:
+        inner.extend(_underlying(exc.__cause__))
+    return [*inner, exc]
 
 
 def describe_failure(failure: Failure) -> str:
     """A short, stable description of why a request got no response (checks match these words)."""
     exc = failure.value
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    for reason, classes in _FAILURES:
-        if names.intersection(classes):
-            return reason
+    if isinstance(exc, IgnoreRequest):  # not sent, or given up by a middleware: its own words
+        message = str(exc)
+        if "robots.txt" in message:
+            return "robots.txt"
+        return "too many redirects" if "max redirections" in message else message or "ignored"
+    for cause in _underlying(exc):
+        names = {cls.__name__ for cls in type(cause).__mro__}
+        names |= {f"{cls.__module__}.{cls.__name__}" for cls in type(cause).__mro__}
+        for reason, classes in _FAILURES:
+            if names.intersection(classes):
+                return reason
     name = type(exc).__name__
     text = str(exc).strip()
     return f"{name}: {text}"[:300] if text else name
 
 
+# Failures a second look after the crawl would only repeat: the crawler's own refusals.
+LASTING_FAILURES = frozenset({"too many redirects", "refused: a private or reserved address"})
 _SCRIPT = re.compile(r"<script\b", re.I)
 # Answers that say "not now" rather than "not here": fetched again before they count.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 524})
@@ -144,7 +174,8 @@ NETWORK_IDLE_MS = 5000
 RESUMED_STATE = (
     "columns", "list_pages", "column_entries", "pages_read", "parsed", "requested", "probed", "truncated",
     "pages_done", "errors", "robots_blocked", "static_links", "rendered", "render_errors", "render_seconds",
-    "rechecks", "recovered", "not_modified", "not_probed", "home_links", "subcolumns",
+    "rechecks", "recovered", "not_modified", "not_probed", "home_links", "subcolumns", "query_variants",
+    "capped_paths",
 )
 
 
@@ -201,6 +232,8 @@ class PortalSpider(Spider):
         self.requested: set[str] = set()
         self.probed: set[str] = set()
         self.truncated = False
+        self.query_variants: dict[str, int] = {}  # path -> distinct queries of it requested
+        self.capped_paths: list[str] = []
         self.pages_done = 0
         self.errors = 0
         self.robots_blocked = 0
@@ -246,7 +279,8 @@ class PortalSpider(Spider):
         if not saved or saved.get("run_id") != self.run_id:
             return
         for name in RESUMED_STATE:
-            setattr(self, name, saved[name])
+            if name in saved:  # a state saved before a name was added keeps its default
+                setattr(self, name, saved[name])
         self.resumed = saved["resumed"] + 1
         self.seconds_before = saved["seconds"]
         self.bytes_before = saved["bytes"]
@@ -292,12 +326,32 @@ class PortalSpider(Spider):
         if len(self.requested) >= self.site.limits.pages and url not in self.requested:
             self.truncated = True
             return None
+        if url not in self.requested and self._trapped(url):
+            return None
         self.requested.add(url)
         meta: dict[str, Any] = {"hops": hops, "list_of": list_of, "download_slot": host_of(url)}
         if render and self.browser:
             meta.update(self.contexts.meta())
         return Request(url, callback=self.parse_page, errback=self.page_failed, priority=priority,
                        dont_filter=True, meta=meta)
+
+    def _trapped(self, url: str) -> bool:
+        """Whether one more query of this URL's path goes past ``limits.query_variants``: a calendar's
+        endless next months, or a search's endless parameters. Said once per path."""
+        parts = urlsplit(url)
+        if not parts.query:
+            return False
+        path = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        seen = self.query_variants.get(path, 0)
+        if seen < self.site.limits.query_variants:
+            self.query_variants[path] = seen + 1
+            return False
+        self.truncated = True
+        if path not in self.capped_paths:
+            self.capped_paths.append(path)
+            self.logger.warning("%s: %s: more than %d query variants: the others are not crawled", self.site.id,
+                                path, self.site.limits.query_variants)
+        return True
 
     def _render_again(self, url: str, hops: int, list_of: str | None, links: set[str]) -> Request:
         """The same page once more, in the browser (render: auto found nothing in its HTML)."""
@@ -652,15 +706,16 @@ class PortalSpider(Spider):
     async def page_failed(self, failure: Failure):
         request = failure.request
         await self._release(request)
-        if isinstance(failure.value, IgnoreRequest):
+        reason = describe_failure(failure)
+        if reason == "robots.txt":
             self.robots_blocked += 1
             return
-        url = normalize_url(request.url)
+        url = normalize_url(request.meta.get("redirect_urls", [request.url])[0])  # as asked, before redirects
         self.pages_done += 1
         self.errors += 1
-        reason = describe_failure(failure)
         self.logger.warning("%s: %s: %s", self.site.id, url, reason)
-        self._maybe_recheck(request, reason)
+        if reason not in LASTING_FAILURES:
+            self._maybe_recheck(request, reason)
         kind, column_url = self.role_of(url, request.meta)
         column = self.columns.get(column_url) if kind == "column" else None
         if column is not None:
@@ -686,13 +741,18 @@ class PortalSpider(Spider):
 
     def probe_failed(self, failure: Failure):
         request = failure.request
-        self._maybe_recheck(request, describe_failure(failure))
+        reason = describe_failure(failure)
+        self.logger.warning("%s: %s: %s", self.site.id, normalize_url(request.url), reason)
+        if reason not in LASTING_FAILURES:
+            self._maybe_recheck(request, reason)
         yield ProbeItem(url=normalize_url(request.url), kind=request.meta["probe_kind"], status=None,
                         error=describe_failure(failure), final_url=None, title=None, text=None)
 
     # --- helpers ----------------------------------------------------------------------------
     @staticmethod
     def _is_html(response: Response, content_type: str | None) -> bool:
+        if b"\x00" in response.body[:1024] and not response.body.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return False  # binary (an image, a PDF) whatever its Content-Type says; UTF-16 has its BOM
         if content_type:
             return "html" in content_type.lower()
         return response.body[:512].lstrip()[:1] == b"<"
@@ -742,6 +802,7 @@ class PortalSpider(Spider):
             "columns": len(self.columns),
             "robots_blocked": self.robots_blocked,
             "truncated": self.truncated,
+            "capped_paths": self.capped_paths,
             "rendered_pages": self.rendered,
             "render_seconds": round(self.render_seconds, 2),
             "render_errors": self.render_errors,
