@@ -397,3 +397,29 @@ def test_a_blank_column_of_a_flat_layout_is_not_taken_for_a_navigation_node(tmp_
         with factory() as session:
             blank = [f.url for f in session.scalars(select(FindingRecord).where(FindingRecord.check == "UP04"))]
         assert server.url("/col/blank/") in blank and server.url("/col/gk/") not in blank
+
+
+def test_text_meta_tags_home_footer_and_hidden_links_are_stored_and_audited(tmp_path):
+    home = page("""<meta name="SiteName" content="测试站">
+        <div class="nav"><a href="/">首页</a><a href="/art/1.html">公示</a></div>
+        <div style="position:absolute;left:-9999px"><a href="http://127.0.0.1:9/bet">娱乐城</a></div>
+        <div class="footer"><p>网站标识码：3607990099 赣ICP备12345678号 赣公网安备 36079902000199号</p>
+        <img src="/images/red.png" alt="党政机关"></div>""", "测试站")
+    doc = page("""<p>低保对象名单公示</p><table><tr><td>张三</td><td>360121198003151230</td></tr></table>
+        <script>var x = "中华人名共和国";</script>""", "名单公示")
+    routes = {"/": Reply(home), "/art/1.html": Reply(doc)}
+    with MockServer(routes) as server:
+        result, factory = crawl(tmp_path, write_config(tmp_path, server))
+        assert result.runs[0].status == "completed"
+        pages = {p.url: p for p in rows(factory, Page)}
+        home_row, doc_row = pages[server.url("/")], pages[server.url("/art/1.html")]
+        assert home_row.meta_tags == {"SiteName": "测试站"}
+        assert home_row.footer["text"] == "网站标识码：3607990099 赣ICP备12345678号 赣公网安备 36079902000199号\n党政机关"
+        assert "/images/red.png" in home_row.footer["marks"]
+        assert doc_row.text == "低保对象名单公示\n张三\n360121198003151230" and doc_row.footer is None
+        hidden = {link.to_url: link.hidden for link in rows(factory, Link)}
+        assert hidden["http://127.0.0.1:9/bet"] == "position:absolute;left:-9999px on div"
+        assert hidden[server.url("/art/1.html")] is None
+        found = {(f.check, f.url) for f in rows(factory, FindingRecord) if f.check[:2] in ("SC", "ID")}
+        # The script's wording is no text of the page: no SC02.
+        assert found == {("SC01", server.url("/art/1.html")), ("SC03", server.url("/")), ("ID02", server.url("/"))}
