@@ -6,11 +6,13 @@ here decides whether something is a defect: the checks do (SC01–SC03, ID01, ID
 
 Hidden links are read from inline ``style`` attributes and from the page's own ``<style>`` blocks, by any
 selector lxml's cssselect can apply (``:hover`` rules say what is shown on hover, so they un-hide);
-external stylesheets are not fetched. An element counts as hidden by ``display:none``,
-``visibility:hidden``, ``opacity:0``, the ``hidden`` attribute, ``position:absolute|fixed`` with a
-left/top (or margin) of -500px or less, a ``text-indent`` of -500px or less, zero width or height with
-``overflow:hidden``, ``font-size:0`` around a link without an image, a ``clip`` rect of no area, or a text
-colour equal to the background colour declared on it or an ancestor. Dropdown menus and tabs are not
+external stylesheets are not fetched. Only rules that can hide (or reveal) on their own are evaluated,
+and only when the classes and ids they name occur on the page: matching a selector walks the tree. An
+element counts as hidden by ``display:none``, ``visibility:hidden``, ``opacity:0``, the ``hidden``
+attribute, a left/top of -500px or less (unless declared ``position:static``) or such a margin, a
+``text-indent`` of -500px or less, zero width or height with ``overflow:hidden``, ``font-size:0`` around a
+link without an image, an absolutely placed ``clip`` rect of no area, or a link colour equal to the
+nearest background colour declared on it or an ancestor. Dropdown menus and tabs are not
 hidden links: an element shown by a ``:hover`` rule, one in a block that reacts to the mouse (an
 ``onmouseover``… on it, its parent or anything in its parent), or one whose id or class a script of the
 page names, is left alone.
@@ -158,6 +160,7 @@ def footer_region(root: etree._Element) -> dict[str, Any]:
 # --- hidden links -----------------------------------------------------------------------------------
 
 _COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_SELECTOR_NAMES = re.compile(r"[.#][A-Za-z_][\w-]*")
 _PSEUDO_REVEAL = re.compile(r":(hover|focus|focus-within|active)\b")
 _NAMED_COLOURS = {"white": "#ffffff", "black": "#000000", "red": "#ff0000", "blue": "#0000ff",
                   "green": "#008000", "gray": "#808080", "grey": "#808080", "silver": "#c0c0c0",
@@ -246,6 +249,26 @@ def _colour(value: str | None) -> str | None:
     return None
 
 
+def _hides(decls: dict[str, str]) -> bool:
+    """Whether a rule's declarations can hide what it applies to, on their own or with an inline style."""
+    if decls.get("display") == "none" or decls.get("visibility") in ("hidden", "collapse"):
+        return True
+    if _px(decls.get("opacity")) == 0 or _px(decls.get("font-size")) == 0 or decls.get("clip", "").startswith("rect"):
+        return True
+    offsets = (_px(decls.get(prop)) for prop in ("left", "top", "margin-left", "margin-top", "text-indent"))
+    if any(offset is not None and offset <= OFF_SCREEN_PX for offset in offsets):
+        return True
+    sizes = (_px(decls.get(prop)) for prop in ("width", "height"))
+    if decls.get("overflow") == "hidden" and any(size is not None and size <= 1 for size in sizes):
+        return True
+    colour = _colour(decls.get("color"))
+    return colour is not None and colour == _colour(decls.get("background-color") or decls.get("background"))
+
+
+def _reveals(decls: dict[str, str]) -> bool:
+    return decls.get("display", "none") != "none" or decls.get("visibility") == "visible"
+
+
 def _describe(el: etree._Element) -> str:
     name = el.tag if isinstance(el.tag, str) else "?"
     if el.get("id"):
@@ -264,6 +287,12 @@ class HiddenLinks:
         self.styles: dict[etree._Element, dict[str, str]] = {}
         self.revealed: set[etree._Element] = set()
         scripts = " ".join(s.text or "" for s in root.iter("script"))
+        # The classes and ids the page uses: a rule naming another one cannot match and is not evaluated.
+        self.names: set[str] = set()
+        for el in root.iter(etree.Element):
+            self.names.update(f".{c}" for c in (el.get("class") or "").split())
+            if el.get("id"):
+                self.names.add(f"#{el.get('id').strip()}")
         self.script_names = set(re.findall(r"[A-Za-z_][\w-]*", scripts))
         for style in root.iter("style"):
             for selector, decls in style_rules(style.text or ""):
@@ -277,6 +306,11 @@ class HiddenLinks:
 
     def _apply(self, selector: str, decls: dict[str, str]) -> None:
         reveal = bool(_PSEUDO_REVEAL.search(selector))
+        # Matching a selector costs a walk of the whole tree: only rules that can hide or reveal are applied.
+        if not (_reveals(decls) if reveal else _hides(decls)):
+            return
+        if any(name not in self.names for name in _SELECTOR_NAMES.findall(selector)):
+            return
         plain = _PSEUDO_REVEAL.sub("", selector) if reveal else selector
         compiled = _selector(plain)
         if compiled is None:
@@ -287,8 +321,7 @@ class HiddenLinks:
             return
         for el in matched:
             if reveal:
-                if decls.get("display", "none") != "none" or decls.get("visibility") == "visible":
-                    self.revealed.add(el)
+                self.revealed.add(el)
             else:
                 self.styles[el] = {**self.styles.get(el, {}), **decls}
 
@@ -337,14 +370,17 @@ class HiddenLinks:
                 return f"visibility:{visibility} on {where}"
             if style.get("opacity") and _px(style["opacity"]) == 0:
                 return f"opacity:0 on {where}"
-            if style.get("position") in ("absolute", "fixed"):
-                for prop in ("left", "top", "margin-left", "margin-top"):
-                    offset = _px(style.get(prop))
-                    if offset is not None and offset <= OFF_SCREEN_PX:
-                        return f"position:{style['position']};{prop}:{style[prop]} on {where}"
-                clip = style.get("clip", "")
-                if clip.startswith("rect") and all(float(n) <= 1 for n in re.findall(r"\d+(?:\.\d+)?", clip)):
-                    return f"clip:{clip} on {where}"
+            position = style.get("position")
+            # left/top move anything not declared static (its position may come from a stylesheet).
+            for prop in ("left", "top", "margin-left", "margin-top"):
+                offset = _px(style.get(prop))
+                if offset is not None and offset <= OFF_SCREEN_PX and (prop.startswith("margin")
+                                                                        or position != "static"):
+                    return f"position:{position or '?'};{prop}:{style[prop]} on {where}"
+            clip = style.get("clip", "")
+            if (position in ("absolute", "fixed") and clip.startswith("rect")
+                    and all(float(n) <= 1 for n in re.findall(r"\d+(?:\.\d+)?", clip))):
+                return f"clip:{clip} on {where}"
             indent = _px(style.get("text-indent"))
             if (indent is not None and indent <= OFF_SCREEN_PX and not has_image
                     and "url(" not in style.get("background", "") + style.get("background-image", "")):
