@@ -49,6 +49,13 @@ def _paragraph(text: str) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+def _default(key: str, value: object) -> str:
+    """A threshold as the summary table shows it: a list of terms by its size (the full list is below)."""
+    if isinstance(value, dict):
+        return f"`{key}` ({len(value)} entries)"
+    return f"`{key}={value}`"
+
+
 def render_catalogue() -> str:
     """docs/checks.md: every registered check with its severity, family, defaults and documentation."""
     checks = all_checks()
@@ -66,7 +73,7 @@ def render_catalogue() -> str:
         "|---|---|---|---|",
     ]
     for code, check in checks.items():
-        defaults = ", ".join(f"`{k}={v}`" for k, v in check.defaults.items()) or "—"
+        defaults = ", ".join(_default(k, v) for k, v in check.defaults.items()) or "—"
         out.append(f"| [{code}](#{code.lower()}) | {check.name} | {check.severity} | {defaults} |")
     out.append("")
     family = None

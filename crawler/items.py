@@ -23,6 +23,9 @@ class PageItem:
     kind: str = "other"  # home column list other (documents are settled after the crawl)
     column_url: str | None = None
     rendered_by_js: bool = False
+    text: str | None = None  # visible text (crawler.content), for pages read as HTML
+    meta_tags: dict[str, str] | None = None  # <meta name> -> content
+    footer: dict[str, Any] | None = None  # the home page's footer: {"text", "marks"}
 
 
 @dataclass
@@ -31,6 +34,7 @@ class LinkItem:
     to_url: str
     anchor: str | None
     kind: str  # nav content service external
+    hidden: str | None = None  # why CSS hides the link (暗链 evidence), if it does
 
 
 @dataclass

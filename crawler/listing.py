@@ -20,6 +20,7 @@ import lxml.html
 from lxml import etree
 from w3lib.url import safe_url_string
 
+from crawler.content import hidden_links
 from crawler.dates import find_date, normalize
 from crawler.encoding import decode_body
 
@@ -41,6 +42,7 @@ class FoundLink:
     url: str
     anchor: str
     in_nav: bool
+    hidden: str | None = None  # why CSS hides it from a reader (crawler.content), if it does
 
 
 @dataclass
@@ -234,7 +236,7 @@ class _Item:
 class _Page:
     """A parsed page: its tree (scripts removed, Hanweb data stores inlined), region flags and links."""
 
-    def __init__(self, html: str, url: str, as_of: dt.date | None = None) -> None:
+    def __init__(self, html: str, url: str, as_of: dt.date | None = None, css: bool = False) -> None:
         self.url = _clean_url(url)
         self.as_of = as_of
         self.scripts: list[str] = []
@@ -246,8 +248,11 @@ class _Page:
         self.records = 0  # Hanweb datastore records in the page
         self.nextgroup: str | None = None  # the datastore's dataproxy.jsp URL, as written
         self.date_columns: dict[etree._Element, int | None] = {}
+        self.hidden: dict[etree._Element, str] = {}
         if self.root is None:
             return
+        if css:  # read before the page's scripts and styles are removed
+            self.hidden = hidden_links(self.root)
         base = self.root.find(".//base[@href]")
         if base is not None and base.get("href", "").strip():
             self.base = urljoin(self.url, base.get("href").strip())
@@ -1008,9 +1013,10 @@ def _date_beside(page: _Page, a: etree._Element) -> tuple[dt.date, str] | None:
 
 
 def extract_links(html: str, url: str) -> list[FoundLink]:
-    """Every http(s) <a href> and <area href>, resolved against <base href>, in page order."""
-    page = _Page(html, url)
-    return [FoundLink(target, page.anchor(a), bool(page.flags.get(a, 0) & (_NAV | _SIDE)))
+    """Every http(s) <a href> and <area href>, resolved against <base href>, in page order, each with
+    why CSS hides it, if it does."""
+    page = _Page(html, url, css=True)
+    return [FoundLink(target, page.anchor(a), bool(page.flags.get(a, 0) & (_NAV | _SIDE)), page.hidden.get(a))
             for a, target in page.href.items()]
 
 

@@ -1,12 +1,13 @@
-"""The bundled demo portal: seven loopback servers with planted defects, for `govaudit demo` and the
+"""The bundled demo portal: eight loopback servers with planted defects, for `govaudit demo` and the
 end-to-end ground-truth test.
 
 Roles: ``main`` (a county government portal, UTF-8), ``gbk`` (a department site sent as GB18030 with no
 charset in its Content-Type), ``service`` (the 一网通办 host policy documents link to), ``down`` (503 to
 everything), ``dead`` (a port that was bound and closed: connection refused), ``jcms`` (a department site
 in the style of Hanweb 大汉 JCMS: column lists only in ``<script type="text/xml"><datastore>`` blocks, further
-records from ``/module/web/jpage/dataproxy.jsp``) and ``trs`` (a department site in the style of TRS WCM:
-``createPageHTML`` pagination, ``./YYYYMM/tYYYYMMDD_N.html`` articles, and lists drawn by scripts).
+records from ``/module/web/jpage/dataproxy.jsp``), ``trs`` (a department site in the style of TRS WCM:
+``createPageHTML`` pagination, ``./YYYYMM/tYYYYMMDD_N.html`` articles, and lists drawn by scripts) and
+``outside`` (a site of no government, the target of the hidden links, 暗链, planted on the county site).
 
 Pages are the files under ``demo/portal/<role>/``, written in UTF-8, with placeholders filled at serve
 time so that the portal is always "current" relative to an anchor date:
@@ -45,7 +46,7 @@ DEMO_DIR = Path(__file__).resolve().parent
 PORTAL_DIR = DEMO_DIR / "portal"
 # Each role's port is the demo's base port plus this offset (``govaudit demo`` asks for fixed ports so that
 # findings keep their fingerprints; roles added later take new offsets and leave the old ones alone).
-PORT_OFFSETS = {"main": 0, "gbk": 1, "service": 2, "down": 3, "dead": 4, "jcms": 5, "trs": 6}
+PORT_OFFSETS = {"main": 0, "gbk": 1, "service": 2, "down": 3, "dead": 4, "jcms": 5, "trs": 6, "outside": 7}
 ROLES = tuple(PORT_OFFSETS)
 SERVED_ROLES = tuple(role for role in ROLES if role != "dead")
 # Sent on the wire in this encoding, and with no charset in the Content-Type header.

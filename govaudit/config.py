@@ -327,6 +327,11 @@ def _threshold_problems(raw_sites: list, known: dict[str, dict[str, Any]], file:
                 if not ok:
                     problems.append(ConfigProblem(file, lines.get(where), _dotted(where),
                                                   f"must be {expected.__name__}, got {value!r}"))
+                elif expected is dict and not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in value.items()):
+                    # A list of terms (SC02: wrong wording -> right wording).
+                    problems.append(ConfigProblem(file, lines.get(where), _dotted(where),
+                                                  "must map text to text (wrong: right)"))
 
     for i, site in enumerate(raw_sites):
         if not isinstance(site, dict):

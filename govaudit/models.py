@@ -109,6 +109,11 @@ class Page(Base):
     # home | column | list (a further page of a column) | document | other
     kind: Mapped[str] = mapped_column(String(20), default="other")
     column_url: Mapped[str | None] = mapped_column(Text)  # the column it belongs to, if any
+    # What a reader sees (HTML pages that were read): the visible text (capped), the <meta name> tags,
+    # and for the home page its footer region ({"text", "marks"}: 网站标识码, 备案号, 党政机关 mark).
+    text: Mapped[str | None] = mapped_column(Text)
+    meta_tags: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    footer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Link(Base):
@@ -129,6 +134,8 @@ class Link(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     final_url: Mapped[str | None] = mapped_column(Text)
+    # Why CSS hides the link from a reader ("display:none on div#links"); None when it is visible.
+    hidden: Mapped[str | None] = mapped_column(Text)
 
 
 class Probe(Base):

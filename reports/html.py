@@ -83,6 +83,17 @@ EVIDENCE_LABELS = {
     "listing_date": "列表日期",
     "validity": "有效性",
     "doc_number": "文号",
+    # SC — content safety, ID — site identity
+    "count": "数量",
+    "kinds": "类别",
+    "errors": "错误表述",
+    "context": "上下文",
+    "hidden": "隐藏方式",
+    "footer": "页面底部文字",
+    "pages_checked": "检查页面数",
+    "pages_lacking": "缺少元数据页面数",
+    "by_tag": "按标签统计（页）",
+    "by_page_kind": "按页面类型统计（页）",
 }
 
 _STAT_KEYS = {

@@ -5,8 +5,10 @@ A case describes only what matters to it; everything else has a default (see ``b
     as_of: 2025-06-30                 # the run's date
     site: {thresholds: {UP03: {policy_days: 90}}}   # SiteConfig overrides
     home: {status: 200, dates: [2025-06-20]}   # the home page row and its dated entries; null: none
+                                      # (text, meta, footer: what the crawler read of it, as on pages)
     columns: [{name: 通知公告, url: /tzgg/, category: notice, dates: [2025-06-01, null]}]
-    pages, listings, documents, links, probes: rows of those tables (relative URLs are on the site)
+    pages, listings, documents, links, probes: rows of those tables (relative URLs are on the site);
+                                      # a page's text/meta/footer, a link's hidden reason
     availability_probes: [{at: 2025-06-29T10:00:00+08:00, ok: false, error: timeout, repeat: 20, every: 30}]
                                       # the site's probe history; repeat: that many, `every` minutes apart
     expect: [{url: /tzgg/, severity: major, key: ..., message: a substring}]   # check: the file's code
@@ -97,7 +99,8 @@ def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteCon
         home_url = _url(home.get("url", SITE_URL))
         rows.append(Page(url=home_url, kind="home", status=_pick(home, "status", 200),
                          error=home.get("error"), final_url=_url(home.get("final_url", home_url)),
-                         title=home.get("title", site.name)))
+                         title=home.get("title", site.name), text=home.get("text"),
+                         meta_tags=home.get("meta"), footer=home.get("footer")))
         rows += _listing_rows(home_url, home.get("dates", []))
     for c in columns:
         url = _url(c["url"])
@@ -113,7 +116,8 @@ def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteCon
     for p in case.get("pages", []):
         rows.append(Page(url=_url(p["url"]), kind=p.get("kind", "other"), status=_pick(p, "status", 200),
                          error=p.get("error"), final_url=_url(p.get("final_url")), title=p.get("title"),
-                         column_url=_url(p.get("column"))))
+                         column_url=_url(p.get("column")), text=p.get("text"), meta_tags=p.get("meta"),
+                         footer=p.get("footer")))
     for item in case.get("listings", []):
         column_url = _url(item.get("column", SITE_URL))
         rows.append(Listing(column_url=column_url, page_url=column_url, title=item.get("title"),
@@ -131,7 +135,7 @@ def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteCon
                 from_url=_url(link.get("from", SITE_URL).format(i=i)), to_url=_url(link["to"].format(i=i)),
                 anchor=link.get("anchor"), kind=link.get("kind", "content"),
                 status=_pick(link, "status", 200), error=link.get("error"),
-                final_url=_url(link.get("final_url")),
+                final_url=_url(link.get("final_url")), hidden=link.get("hidden"),
             ))
     for p in case.get("probes", []):
         rows.append(Probe(url=_url(p["url"]), kind=p.get("kind", "service"), status=_pick(p, "status", 200),
@@ -307,7 +311,22 @@ def test_run_checks_refuses_an_unknown_code(session):
         run_checks(session, run, site, codes=["XX99"])
 
 
-def test_checks_are_check_subclasses_with_int_or_float_thresholds():
+def test_checks_are_check_subclasses_with_number_or_term_list_thresholds():
     for check in all_checks().values():
         assert issubclass(check, Check)
-        assert all(isinstance(v, int | float) for v in check.defaults.values())
+        for value in check.defaults.values():
+            # A number, or a list of terms (SC02's wrong -> right wordings) as a mapping of strings.
+            assert isinstance(value, int | float) or (
+                isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+            ), (check.code, value)
+
+
+def test_a_term_list_threshold_must_map_strings_to_strings():
+    good = "sites:\n  - {id: a, name: A, url: 'http://a.test/', thresholds: {SC02: {extra_terms: {错词: 正词}}}}\n"
+    assert parse_config(good, known=known_thresholds()).sites[0].thresholds["SC02"]["extra_terms"] == {"错词": "正词"}
+    bad = "sites:\n  - {id: a, name: A, url: 'http://a.test/', thresholds: {SC02: {extra_terms: {错词: 3}}}}\n"
+    with pytest.raises(ConfigError, match="must map text to text"):
+        parse_config(bad, known=known_thresholds())
+    listed = "sites:\n  - {id: a, name: A, url: 'http://a.test/', thresholds: {SC02: {terms: [错词]}}}\n"
+    with pytest.raises(ConfigError, match="must be dict"):
+        parse_config(listed, known=known_thresholds())

@@ -213,7 +213,9 @@ def test_a_killed_crawl_is_marked_failed_and_earlier_runs_stay_intact(tmp_path):
         factory = open_database(db)
         with factory() as session:
             before = [finding_dict(f) for f in run_findings(session, select_runs(session))]
-        assert sorted((f["check"], f["status"]) for f in before) == [("AV02", "new"), ("UP01", "new")]
+        # The bare mock page also lacks the footer marks and meta tags (ID01, ID02).
+        assert sorted((f["check"], f["status"]) for f in before) == [
+            ("AV02", "new"), ("ID01", "new"), ("ID02", "new"), ("UP01", "new")]
 
         killed = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
                      options=CrawlOptions(cache_dir=tmp_path / "cache"), progress=lambda event: _kill_children())
@@ -369,7 +371,8 @@ def test_a_private_address_linked_from_a_page_gets_no_request_and_no_finding(tmp
         assert (link.kind, link.status, link.error) == ("external", None, None)
         with factory() as session:
             assert session.get(CrawlRun, result.runs[0].id).stats["not_probed"] == 1
-            assert [f.check for f in session.scalars(select(FindingRecord))] == ["UP01"]
+            # None about the private link; the bare mock page lacks the footer marks and meta tags.
+            assert sorted(f.check for f in session.scalars(select(FindingRecord))) == ["ID01", "ID02", "UP01"]
 
 
 def test_a_blank_column_of_a_flat_layout_is_not_taken_for_a_navigation_node(tmp_path):
@@ -397,3 +400,29 @@ def test_a_blank_column_of_a_flat_layout_is_not_taken_for_a_navigation_node(tmp_
         with factory() as session:
             blank = [f.url for f in session.scalars(select(FindingRecord).where(FindingRecord.check == "UP04"))]
         assert server.url("/col/blank/") in blank and server.url("/col/gk/") not in blank
+
+
+def test_text_meta_tags_home_footer_and_hidden_links_are_stored_and_audited(tmp_path):
+    home = page("""<meta name="SiteName" content="测试站">
+        <div class="nav"><a href="/">首页</a><a href="/art/1.html">公示</a></div>
+        <div style="position:absolute;left:-9999px"><a href="http://127.0.0.1:9/bet">娱乐城</a></div>
+        <div class="footer"><p>网站标识码：3607990099 赣ICP备12345678号 赣公网安备 36079902000199号</p>
+        <img src="/images/red.png" alt="党政机关"></div>""", "测试站")
+    doc = page("""<p>低保对象名单公示</p><table><tr><td>张三</td><td>360121198003151230</td></tr></table>
+        <script>var x = "中华人名共和国";</script>""", "名单公示")
+    routes = {"/": Reply(home), "/art/1.html": Reply(doc)}
+    with MockServer(routes) as server:
+        result, factory = crawl(tmp_path, write_config(tmp_path, server))
+        assert result.runs[0].status == "completed"
+        pages = {p.url: p for p in rows(factory, Page)}
+        home_row, doc_row = pages[server.url("/")], pages[server.url("/art/1.html")]
+        assert home_row.meta_tags == {"SiteName": "测试站"}
+        assert home_row.footer["text"] == "网站标识码：3607990099 赣ICP备12345678号 赣公网安备 36079902000199号\n党政机关"
+        assert "/images/red.png" in home_row.footer["marks"]
+        assert doc_row.text == "低保对象名单公示\n张三\n360121198003151230" and doc_row.footer is None
+        hidden = {link.to_url: link.hidden for link in rows(factory, Link)}
+        assert hidden["http://127.0.0.1:9/bet"] == "position:absolute;left:-9999px on div"
+        assert hidden[server.url("/art/1.html")] is None
+        found = {(f.check, f.url) for f in rows(factory, FindingRecord) if f.check[:2] in ("SC", "ID")}
+        # The script's wording is no text of the page: no SC02.
+        assert found == {("SC01", server.url("/art/1.html")), ("SC03", server.url("/")), ("ID02", server.url("/"))}

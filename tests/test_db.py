@@ -167,3 +167,36 @@ def test_a_waiver_in_force_marks_the_finding_and_an_expired_one_does_not(tmp_pat
     assert finding_dict(a, dt.date(2026, 6, 1))["waiver"] == {"reason": "栏目已撤销，待删除", "until": "2026-12-31"}
     b.status = "open"
     assert is_overdue(b, dt.date(2026, 6, 16)) and not is_overdue(b, dt.date(2026, 6, 15))
+
+
+def test_a_crawl_stored_before_0003_is_migrated_and_its_pages_give_no_content_or_identity_finding(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from checks.registry import run_checks
+    from govaudit.config import SiteConfig
+    from govaudit.db import alembic_config, make_engine
+    from govaudit.models import Link, Page
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0002")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO site (id, name, url, kind) VALUES ('s', 'n', 'http://s.test/', 'department')"))
+        conn.execute(text("INSERT INTO audit_run (id, started_at, as_of, status) VALUES (1, '2026-01-01', '2026-01-01', 'completed')"))
+        conn.execute(text("INSERT INTO crawl_run (id, audit_run_id, site_id, started_at, as_of, status) "
+                          "VALUES (1, 1, 's', '2026-01-01', '2026-01-01', 'crawled')"))
+        conn.execute(text("INSERT INTO page (crawl_run_id, url, status, fetched_at, rendered_by_js, depth, kind) "
+                          "VALUES (1, 'http://s.test/', 200, '2026-01-01', 0, 0, 'home')"))
+        conn.execute(text("INSERT INTO link (crawl_run_id, from_url, to_url, kind) "
+                          "VALUES (1, 'http://s.test/', 'http://else.test/', 'external')"))
+    factory = open_database(url)
+    assert schema_diff(factory) == []
+    with factory() as session:
+        [page] = session.query(Page).all()
+        [link] = session.query(Link).all()
+        assert (page.text, page.meta_tags, page.footer, link.hidden) == (None, None, None, None)
+        run = session.get(CrawlRun, 1)
+        site = SiteConfig(id="s", name="n", url="http://s.test/")
+        findings, errors = run_checks(session, run, site, codes=["SC01", "SC02", "SC03", "ID01", "ID02"])
+        assert (findings, errors) == ([], [])

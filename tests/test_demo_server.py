@@ -18,7 +18,7 @@ from govaudit.config import parse_config
 from tests.conftest import ANCHOR
 
 CHECKS = {"AV01", "AV02", "AV03", "UP01", "UP02", "UP03", "UP04", "UP05",
-          "MD01", "MD02", "MD03", "MD04", "MD05", "LK01"}
+          "MD01", "MD02", "MD03", "MD04", "MD05", "LK01", "SC01", "SC02", "SC03", "ID01", "ID02"}
 
 
 def fetch(url: str, method: str = "GET", form: str | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -82,10 +82,10 @@ def crawl(portal, role: str) -> tuple[dict[str, int | None], dict[str, set[str]]
 
 
 def test_servers_listen_on_their_own_free_loopback_ports(demo_portal):
-    assert set(demo_portal.hosts) == {"main", "gbk", "service", "down", "dead", "jcms", "trs"}
+    assert set(demo_portal.hosts) == {"main", "gbk", "service", "down", "dead", "jcms", "trs", "outside"}
     ports = [int(host.rsplit(":", 1)[1]) for host in demo_portal.hosts.values()]
     assert all(host.startswith("127.0.0.1:") for host in demo_portal.hosts.values())
-    assert len(set(ports)) == 7 and 0 not in ports
+    assert len(set(ports)) == 8 and 0 not in ports
     assert demo_portal.anchor == ANCHOR
     assert demo_portal.url("main", "/zwgk/index.html") == f"http://{demo_portal.hosts['main']}/zwgk/index.html"
 
@@ -195,6 +195,17 @@ def test_ground_truth_covers_every_check_with_the_running_ports(demo_portal):
         assert str(urlsplit(entry["url"]).port) in ports
     keys = [(e["check"], e["site"], e["url"]) for e in truth if e["check"] not in ("MD02", "MD05")]
     assert len(keys) == len(set(keys))
+
+
+def test_hidden_links_lead_to_the_outside_host_which_answers_and_is_no_site_of_the_config(demo_portal):
+    outside = demo_portal.hosts["outside"]
+    home = fetch(demo_portal.url("main"))[2].decode("utf-8")
+    article = fetch(demo_portal.url("main", "/xwzx/zwyw/content_1006.html"))[2].decode("utf-8")
+    assert f'left:-9999px;"><a href="http://{outside}/">' in home
+    assert f'<p class="xg-hd"><a href="http://{outside}/dl.html">' in article
+    assert fetch(f"http://{outside}/")[0] == 200 and fetch(f"http://{outside}/dl.html")[0] == 200
+    config = parse_config(demo_portal.config_text())
+    assert all(outside not in site.allowed_hosts + site.service_hosts for site in config.sites)
 
 
 def test_only_the_planted_links_are_broken(demo_portal):

@@ -19,13 +19,29 @@ from tests.mockserver import MockServer, Reply
 NOT_FOUND = Reply("<html><body>not found</body></html>", status=404)
 
 
-def page(body: str, title: str = "示范站") -> Reply:
-    return Reply(f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>")
+# A complete site's marks, so that the story below is about what changes from night to night (ID01 and
+# ID02 stay silent): the meta tags of every page, and the footer.
+SITE_META = ('<meta name="SiteName" content="示范县人民政府"><meta name="SiteDomain" content="www.sfx.gov.cn">'
+             '<meta name="SiteIDCode" content="3607990001">')
+FOOTER = ('<div class="footer">网站标识码：3607990001 赣ICP备12345678号 赣公网安备 36079902000101号'
+          '<img src="/dzjg.png" alt="党政机关"></div>')
+
+
+def page(body: str, title: str = "示范站", meta: str = "") -> Reply:
+    return Reply(f"<html><head><meta charset='utf-8'><title>{title}</title>{SITE_META}{meta}</head>"
+                 f"<body>{body}{FOOTER}</body></html>")
+
+
+def article(body: str, title: str, date: str) -> Reply:
+    meta = (f'<meta name="ArticleTitle" content="{title}"><meta name="PubDate" content="{date}">'
+            '<meta name="ContentSource" content="示范县人民政府办公室">')
+    return page(body, title, meta)
 
 
 def list_page(title: str, entries: list[tuple[str, str, str]]) -> Reply:
     items = "".join(f'<li><a href="{url}">{text}</a><span>{date}</span></li>' for url, text, date in entries)
-    return page(f'<ul class="list">{items}</ul>', title)
+    return page(f'<ul class="list">{items}</ul>', title,
+                f'<meta name="ColumnName" content="{title}"><meta name="ColumnType" content="{title}">')
 
 
 class Site:
@@ -37,8 +53,8 @@ class Site:
         self.routes: dict = {
             "/col/news/": list_page("工作动态", [("/art/n1.html", "县政府召开常务会议研究部署重点工作", "2026-06-10")]),
             "/old.html": NOT_FOUND,
-            "/art/n1.html": page("<p>会议内容</p>"),
-            "/art/p1.html": page("<p>规划全文</p>"),
+            "/art/n1.html": article("<p>会议内容</p>", "县政府召开常务会议研究部署重点工作", "2026-06-10"),
+            "/art/p1.html": article("<p>规划全文</p>", "示范县“十四五”规划纲要全文发布", "2025-05-01"),
         }
         self.refresh()
 
@@ -96,7 +112,7 @@ def test_findings_follow_the_site_from_night_to_night(tmp_path):
         # Night 2: the column gets a new entry, the link is fixed, a new dead link appears, and a page
         # fails once (three answers, with Scrapy's own retries) before it recovers.
         site.plan.insert(0, ("/art/p2.html", "示范县2026年国民经济和社会发展计划", "2026-06-16"))
-        site.routes["/art/p2.html"] = page("<p>计划全文</p>")
+        site.routes["/art/p2.html"] = article("<p>计划全文</p>", "示范县2026年国民经济和社会发展计划", "2026-06-16")
         site.routes["/old.html"] = page("<p>专题已恢复</p>")
         site.home_links += ['<a href="/new-broken.html">新栏目</a>', '<a href="/flaky.html">通知</a>']
         site.routes["/flaky.html"] = lambda count: (Reply("busy", status=503, headers={"Content-Type": "text/plain"})

@@ -21,6 +21,7 @@ from scrapy.http import Response
 from scrapy.utils.request import request_from_dict
 from twisted.python.failure import Failure
 
+from crawler.content import read_page
 from crawler.encoding import decode_body
 from crawler.items import (
     ColumnItem,
@@ -471,16 +472,21 @@ class PortalSpider(Spider):
             page.encoding, page.encoding_source = decoded.encoding, decoded.source
             text = decoded.text
         tree = self._tree(text)
+        off_site = not host_allowed(response.url, self.site.allowed_hosts)
+        # Redirected within the site: what the page shows belongs to where it landed, which is crawled
+        # (once) in its own right; a column keeps reading its list wherever it moved.
+        moved = final_url != url and (kind not in ("column", "list") or final_url == self.home)
         if tree is not None:
             page.title = self._title(tree)
+            if not off_site and not moved:
+                content = read_page(tree, footer=kind == "home")
+                page.text, page.meta_tags, page.footer = content.text, content.meta, content.footer
         yield page
         if tree is None:
             return
-        if not host_allowed(response.url, self.site.allowed_hosts):
+        if off_site:
             return  # redirected off the site: record it, read nothing from another host's page
-        if final_url != url and (kind not in ("column", "list") or final_url == self.home):
-            # Redirected within the site: what the page shows belongs to where it landed, which is
-            # crawled (once) in its own right; a column keeps reading its list wherever it moved.
+        if moved:
             request = self._page_request(final_url, hops)
             if request is not None:
                 yield request
@@ -490,7 +496,7 @@ class PortalSpider(Spider):
         links = extract_links(text, base)
         link_items = [
             LinkItem(from_url=url, to_url=normalize_url(link.url), anchor=link.anchor[:500] or None,
-                     kind=self.link_kind(link.url, link.in_nav))
+                     kind=self.link_kind(link.url, link.in_nav), hidden=link.hidden)
             for link in links
         ]
         if rerender:  # the links its HTML had are stored already; keep those the scripts added
