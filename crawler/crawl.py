@@ -64,6 +64,8 @@ def cache_settings(cache_dir: Path) -> dict:
         "HTTPCACHE_POLICY": "crawler.middlewares.AuditCachePolicy",
         "HTTPCACHE_IGNORE_HTTP_CODES": list(range(300, 600)),
         "HTTPCACHE_GZIP": False,  # a revalidated page is stored again: compressing it costs more than disk
+        # What unchanged pages read as, so that they are not read again (crawler.reuse).
+        "GOVAUDIT_READINGS": str((cache_dir / "readings.sqlite").resolve()),
     }
 
 

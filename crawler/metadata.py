@@ -104,6 +104,9 @@ class DocumentMeta:
     title: str | None = None  # 标题/名称 when the block has one
     raw: dict[str, str] = field(default_factory=dict)  # every label -> value as found (normalised label)
     found: bool = False  # a metadata block (>= 2 known labels) was found
+    # The date fields' text as written: a year-less date is read against the run's date, so a reading
+    # kept from an earlier night (crawler.reuse) is dated again with ``redate``.
+    date_texts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -282,6 +285,7 @@ def _is_block(cluster: list[_Label]) -> bool:
 
 def _set(meta: DocumentMeta, name: str, value: str, as_of: date | None) -> None:
     if name in ("written_date", "published_date"):
+        meta.date_texts[name] = value
         setattr(meta, name, parse_date(value, as_of=as_of))
     else:
         setattr(meta, name, value or None)
@@ -333,4 +337,11 @@ def parse_metadata(html: str | lxml.html.HtmlElement, *, as_of: date | None = No
         if field_name and content and field_name not in written:
             written.add(field_name)
             _set(meta, field_name, content, as_of)
+    return meta
+
+
+def redate(meta: DocumentMeta, as_of: date | None) -> DocumentMeta:
+    """``meta`` with its dates read again from their text against ``as_of``."""
+    for name, value in meta.date_texts.items():
+        setattr(meta, name, parse_date(value, as_of=as_of))
     return meta

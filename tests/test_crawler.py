@@ -426,3 +426,42 @@ def test_text_meta_tags_home_footer_and_hidden_links_are_stored_and_audited(tmp_
         found = {(f.check, f.url) for f in rows(factory, FindingRecord) if f.check[:2] in ("SC", "ID")}
         # The script's wording is no text of the page: no SC02.
         assert found == {("SC01", server.url("/art/1.html")), ("SC03", server.url("/")), ("ID02", server.url("/"))}
+
+
+def test_an_unchanged_page_is_not_read_again_and_a_changed_one_is(tmp_path):
+    from govaudit.models import Document
+
+    article = {"body": page("""<table><tr><td>索引号：</td><td>11360700MB1234567X/2026-00012</td>
+        <td>发布机构：</td><td>县司法局</td></tr><tr><td>发布日期：</td><td>06-10</td><td>文号：</td>
+        <td>兴府字〔2026〕5号</td></tr></table><p>正文</p><a href="/b.html">附件</a>""", "关于印发某办法的通知")}
+    routes = {"/": Reply(page('<a href="/a.html">关于印发某办法的通知</a>')),
+              "/a.html": lambda _count: Reply(article["body"]), "/b.html": Reply(page("附件页"))}
+    db = f"sqlite:///{tmp_path}/audit.db"
+
+    def night(as_of: dt.date):
+        result = run(config, db_url=db, out_dir=None, as_of=as_of, log_dir=tmp_path / "logs",
+                     options=CrawlOptions(cache_dir=tmp_path / "cache"))
+        [crawl_run] = result.runs
+        factory = open_database(db)
+        [doc] = rows(factory, Document, Document.crawl_run_id == crawl_run.id, Document.url.like("%/a.html"))
+        links = sorted((link.from_url.rsplit("/", 1)[1], link.to_url.rsplit("/", 1)[1])
+                       for link in rows(factory, Link, Link.crawl_run_id == crawl_run.id))
+        [text] = [p.text for p in rows(factory, Page, Page.crawl_run_id == crawl_run.id, Page.url.like("%/a.html"))]
+        with factory() as session:
+            stats = session.get(CrawlRun, crawl_run.id).stats
+        return stats, doc, links, text
+
+    with MockServer(routes) as server:
+        config = write_config(tmp_path, server)
+        one, doc1, links1, text1 = night(dt.date(2026, 6, 15))
+        two, doc2, links2, text2 = night(dt.date(2027, 6, 15))
+        article["body"] = article["body"].replace("县司法局", "县人民政府办公室")
+        three, doc3, _, _ = night(dt.date(2027, 6, 16))
+
+    assert (one["reused"], two["reused"], three["reused"]) == (0, 2, 1)  # a.html and b.html; then b.html
+    assert (doc2.index_number, doc2.publisher, doc2.doc_number) == (doc1.index_number, doc1.publisher,
+                                                                    doc1.doc_number)
+    # A year-less date is read against each night's date, as a fresh reading would.
+    assert (doc1.published_date, doc2.published_date) == (dt.date(2026, 6, 10), dt.date(2027, 6, 10))
+    assert links2 == links1 and text2 == text1 and "正文" in text2
+    assert doc3.publisher == "县人民政府办公室"

@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import re
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,7 +43,8 @@ from crawler.listing import (
     read_data,
     read_list,
 )
-from crawler.metadata import parse_metadata
+from crawler.metadata import DocumentMeta, parse_metadata, redate
+from crawler.reuse import PageReading, ReadingStore
 from govaudit.config import SiteConfig, host_allowed, host_of
 
 # Guessing a discovered column's category from its name (marked as guessed in the database).
@@ -258,6 +260,7 @@ class PortalSpider(Spider):
         self.seconds_before = 0.0  # time and bytes of the crawl's earlier, interrupted sessions
         self.bytes_before = 0
         self.close_reason: str | None = None
+        self.readings: ReadingStore | None = None  # what unchanged pages read as last time (crawler.reuse)
         for column in site.columns:
             url = normalize_url(column.url)
             self.render_modes[url] = column.render or site.render
@@ -291,6 +294,8 @@ class PortalSpider(Spider):
 
     def closed(self, reason: str) -> None:
         self.close_reason = reason
+        if self.readings is not None:
+            self.readings.close()
         state = getattr(self, "state", None)
         if state is None:
             return  # no job directory: nothing to resume from
@@ -307,6 +312,9 @@ class PortalSpider(Spider):
     # --- requests ---------------------------------------------------------------------------
     async def start(self):
         self._restore()  # a resumed crawl has requested these already: they come back from its queue
+        store = self.settings.get("GOVAUDIT_READINGS")
+        if store:
+            self.readings = ReadingStore(Path(store), self.as_of)
         home = self._page_request(self.home, hops=0, priority=10, render=self.site.render == "js")
         if home is not None:
             yield home
@@ -464,40 +472,35 @@ class PortalSpider(Spider):
         if not self._is_html(response, content_type):
             yield page
             return
-        if rendered is not None:
-            text = rendered
-            page.encoding, page.encoding_source = "utf-8", "browser"
-        else:
-            decoded = decode_body(response.body, content_type)
-            page.encoding, page.encoding_source = decoded.encoding, decoded.source
-            text = decoded.text
-        tree = self._tree(text)
         off_site = not host_allowed(response.url, self.site.allowed_hosts)
         # Redirected within the site: what the page shows belongs to where it landed, which is crawled
         # (once) in its own right; a column keeps reading its list wherever it moved.
         moved = final_url != url and (kind not in ("column", "list") or final_url == self.home)
-        if tree is not None:
-            page.title = self._title(tree)
-            if not off_site and not moved:
-                content = read_page(tree, footer=kind == "home")
-                page.text, page.meta_tags, page.footer = content.text, content.meta, content.footer
+        # A page read before at this URL with these very bytes (a 304, or unchanged) is not read again.
+        key = None
+        if self.readings is not None and kind == "other" and rendered is None and not off_site and not moved:
+            key = self.readings.key(response.url, page.content_hash)
+        reading = self.readings.get(key) if key else None
+        text = tree = None
+        if reading is None:
+            text, reading, tree = self._read(response, content_type, rendered, kind, off_site or moved)
+            if key and reading.links is not None:
+                self.readings.put(key, reading)
+        page.encoding, page.encoding_source, page.title = reading.encoding, reading.encoding_source, reading.title
+        page.text, page.meta_tags, page.footer = reading.text, reading.meta_tags, reading.footer
         yield page
-        if tree is None:
-            return
-        if off_site:
-            return  # redirected off the site: record it, read nothing from another host's page
-        if moved:
-            request = self._page_request(final_url, hops)
-            if request is not None:
-                yield request
-            return
+        if reading.links is None:
+            if moved and not off_site and tree is not None:
+                request = self._page_request(final_url, hops)
+                if request is not None:
+                    yield request
+            return  # unreadable, or redirected off the site: recorded, nothing read from it
         base = response.url
 
-        links = extract_links(text, base)
         link_items = [
             LinkItem(from_url=url, to_url=normalize_url(link.url), anchor=link.anchor[:500] or None,
                      kind=self.link_kind(link.url, link.in_nav), hidden=link.hidden)
-            for link in links
+            for link in reading.links
         ]
         if rerender:  # the links its HTML had are stored already; keep those the scripts added
             known = self.static_links.pop(url, set())
@@ -513,8 +516,8 @@ class PortalSpider(Spider):
         if kind in ("column", "list"):
             follow_first.extend(self._read_list_page(text, base, url, column_url, hops, rendered is not None,
                                                      {link.to_url for link in link_items}))
-        elif kind == "other":
-            yield self._document(tree, url, page.title)
+        elif kind == "other" and reading.document is not None:
+            yield self._document(reading.document, url, page.title)
         for item in follow_first:  # an async generator has no "yield from"
             yield item
 
@@ -658,8 +661,28 @@ class PortalSpider(Spider):
         self.logger.warning("%s: %s: list data of column %s: %s", self.site.id, failure.request.url, column.name,
                             describe_failure(failure))
 
-    def _document(self, tree, url: str, title: str | None) -> DocumentItem:
-        meta = parse_metadata(tree, as_of=self.as_of)
+    def _read(self, response: Response, content_type: str | None, rendered: str | None, kind: str,
+              elsewhere: bool) -> tuple[str, PageReading, Any]:
+        """Decode and read a page: its HTML text, what was read from it, and its parsed tree (None when
+        it does not parse). A page that moved or left the site gets its title only."""
+        if rendered is not None:
+            text, encoding, source = rendered, "utf-8", "browser"
+        else:
+            decoded = decode_body(response.body, content_type)
+            text, encoding, source = decoded.text, decoded.encoding, decoded.source
+        tree = self._tree(text)
+        reading = PageReading(encoding=encoding, encoding_source=source,
+                              title=self._title(tree) if tree is not None else None)
+        if tree is not None and not elsewhere:
+            content = read_page(tree, footer=kind == "home")
+            reading.text, reading.meta_tags, reading.footer = content.text, content.meta, content.footer
+            reading.links = extract_links(text, response.url)
+            if kind == "other":
+                reading.document = parse_metadata(tree, as_of=self.as_of)
+        return text, reading, tree
+
+    def _document(self, meta: DocumentMeta, url: str, title: str | None) -> DocumentItem:
+        meta = redate(meta, self.as_of)  # a reading kept from another night is dated against today
         return DocumentItem(
             url=url, title=meta.title or clean_title(title, self.site.name), index_number=meta.index_number,
             publisher=meta.publisher, written_date=meta.written_date, published_date=meta.published_date, doc_number=meta.doc_number,
@@ -819,4 +842,5 @@ class PortalSpider(Spider):
             "bytes_received": self._bytes_received(),
             "duration_s": round(self._seconds(), 2),
             "resumed": self.resumed,
+            "reused": self.readings.hits if self.readings is not None else 0,
         }

@@ -1,0 +1,99 @@
+"""What was read from a page, kept for the next crawl: an unchanged page is not read again.
+
+An incremental crawl asks for every page with its validators; a page answered 304 (or with the very same
+bytes) at the same URL gives the same reading, so its links, visible text, meta tags and metadata block
+are taken from here instead of parsing the HTML again. Readings are keyed by the page's URL, the hash of
+its body, and a version of the reading code itself, so a new release of the readers reads every page
+afresh. Dates are kept as text and read again against the run's date (``crawler.metadata.redate``).
+
+One SQLite file per site, beside the site's HTTP cache (``--full`` removes both).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import pickle
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler.listing import FoundLink
+from crawler.metadata import DocumentMeta
+
+KEEP_DAYS = 30  # a reading no crawl has used for this long is dropped
+COMMIT_EVERY = 200
+
+
+def _reader_version() -> str:
+    """A hash of the modules a reading comes from: a changed reader must not be served old readings."""
+    here = Path(__file__).parent
+    digest = hashlib.sha1()
+    for name in ("content.py", "dates.py", "encoding.py", "listing.py", "metadata.py", "reuse.py",
+                 "spiders/portal.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+READER_VERSION = _reader_version()
+
+
+@dataclass
+class PageReading:
+    """What the spider reads from one HTML page that is not a column's list or the home page."""
+
+    encoding: str | None
+    encoding_source: str | None
+    title: str | None
+    text: str | None = None
+    meta_tags: dict[str, str] | None = None
+    footer: dict[str, Any] | None = None
+    links: list[FoundLink] | None = None  # None: the page was not read (unparsable, moved, off the site)
+    document: DocumentMeta | None = None
+
+
+class ReadingStore:
+    def __init__(self, path: Path, today: dt.date):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.today = today.isoformat()
+        self.db = sqlite3.connect(path)
+        self.db.execute("CREATE TABLE IF NOT EXISTS reading (key TEXT PRIMARY KEY, data BLOB NOT NULL, "
+                        "used TEXT NOT NULL)")
+        self.pending = 0
+        self.hits = 0
+
+    @staticmethod
+    def key(url: str, body_hash: str) -> str:
+        return f"{READER_VERSION}\x1f{url}\x1f{body_hash}"
+
+    def get(self, key: str) -> PageReading | None:
+        row = self.db.execute("SELECT data FROM reading WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            reading = pickle.loads(row[0])  # noqa: S301 - our own file, written by put()
+        except Exception:  # noqa: BLE001 - a damaged entry is read afresh, not trusted
+            return None
+        self.db.execute("UPDATE reading SET used = ? WHERE key = ?", (self.today, key))
+        self._written()
+        self.hits += 1
+        return reading
+
+    def put(self, key: str, reading: PageReading) -> None:
+        self.db.execute("INSERT OR REPLACE INTO reading (key, data, used) VALUES (?, ?, ?)",
+                        (key, pickle.dumps(reading, protocol=pickle.HIGHEST_PROTOCOL), self.today))
+        self._written()
+
+    def _written(self) -> None:
+        self.pending += 1
+        if self.pending >= COMMIT_EVERY:
+            self.db.commit()
+            self.pending = 0
+
+    def close(self) -> None:
+        """Commit, and drop readings unused for KEEP_DAYS days (pages gone or changed)."""
+        cutoff = (dt.date.fromisoformat(self.today) - dt.timedelta(days=KEEP_DAYS)).isoformat()
+        self.db.execute("DELETE FROM reading WHERE used < ?", (cutoff,))
+        self.db.commit()
+        self.db.close()
