@@ -63,6 +63,7 @@ class PageContent:
 
 
 def parse_html(html: str) -> etree._Element | None:
+    """A page's tree, or None for an empty or unparsable one (the one parse of every page reader)."""
     if not html or not html.strip():
         return None
     try:

@@ -20,7 +20,7 @@ import lxml.html
 from lxml import etree
 from w3lib.url import safe_url_string
 
-from crawler.content import hidden_links
+from crawler.content import hidden_links, parse_html
 from crawler.dates import find_date, normalize
 from crawler.encoding import decode_body
 
@@ -240,7 +240,7 @@ class _Page:
         self.url = _clean_url(url)
         self.as_of = as_of
         self.scripts: list[str] = []
-        self.root = self._parse(html)
+        self.root = parse_html(html)
         self.base = self.url
         self.flags: dict[etree._Element, int] = {}
         self.href: dict[etree._Element, str] = {}
@@ -262,15 +262,6 @@ class _Page:
             resolved = self.resolve(a.get("href"))
             if resolved:
                 self.href[a] = resolved
-
-    @staticmethod
-    def _parse(html: str) -> etree._Element | None:
-        if not html or not html.strip():
-            return None
-        try:
-            return lxml.html.document_fromstring(html.encode("utf-8", "replace"), parser=_PARSER)
-        except (etree.ParserError, ValueError):
-            return None
 
     def _inline_scripts(self) -> None:
         """Keep script texts for pagination; put Hanweb's ``<datastore>`` records in the tree as HTML."""

@@ -178,10 +178,10 @@ def test_a_refused_connection_is_stored_in_plain_words(tmp_path):
         assert (probe.kind, probe.status, probe.error) == ("external", None, "connection refused")
 
 
-def _kill_children() -> None:
-    """SIGKILL this process's children (the crawler), as an OOM killer or an operator would."""
+def signal_children(signum: int) -> None:
+    """Send ``signum`` to this process's children (the crawler): SIGKILL as an OOM killer or an operator
+    would, SIGTERM as systemd stopping the job would."""
     import os
-    import signal
 
     me = os.getpid()
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -190,7 +190,13 @@ def _kill_children() -> None:
         except OSError:
             continue
         if int(fields[1]) == me:
-            os.kill(int(stat.parent.name), signal.SIGKILL)
+            os.kill(int(stat.parent.name), signum)
+
+
+def _kill_children() -> None:
+    import signal
+
+    signal_children(signal.SIGKILL)
 
 
 def test_a_killed_crawl_is_marked_failed_and_earlier_runs_stay_intact(tmp_path):

@@ -14,7 +14,7 @@ from govaudit.audit import INTERRUPTED, CrawlOptions, RunInterrupted, run
 from govaudit.db import open_database
 from govaudit.models import Column, CrawlRun, Listing, Page
 from tests.mockserver import MockServer, Reply
-from tests.test_crawler import AS_OF, edited, page, write_config
+from tests.test_crawler import AS_OF, edited, page, signal_children, write_config
 
 ARTICLES = 60  # more than the downloader takes in at once (CONCURRENT_REQUESTS): those finish at a stop
 
@@ -36,18 +36,6 @@ def site_routes() -> dict:
     }
     routes.update({f"/tzgg/a{n}.html": slow_article(n) for n in range(ARTICLES)})
     return routes
-
-
-def signal_children(signum: int) -> None:
-    """Send ``signum`` to this process's children (the crawler), as systemd stopping the job would."""
-    me = os.getpid()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == me:
-            os.kill(int(stat.parent.name), signum)
 
 
 def once_after(pages: int, action):
