@@ -110,3 +110,22 @@ class ColumnItem:
     reader: str | None = None
     truncated: bool = False
     rendered_by_js: bool = False
+
+
+@dataclass
+class NewMediaAccountItem:
+    """A 政务新媒体 account's public page, fetched once (crawler.new_media reads it)."""
+
+    name: str
+    platform: str
+    unit: str | None
+    url: str  # as configured
+    status: str  # ok empty undated closed failed
+    final_url: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    title: str | None = None
+    latest_post: dt.date | None = None
+    latest_text: str | None = None
+    posts_seen: int = 0
+    closed_notice: str | None = None

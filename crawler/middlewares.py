@@ -12,7 +12,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Response
 
-from govaudit.config import host_allowed
+from govaudit.config import host_allowed, host_of
 
 
 def retry_after_seconds(value: bytes | str | None) -> float | None:
@@ -100,7 +100,8 @@ class RefusedTarget(IgnoreRequest):
 
 class SafeTargetMiddleware:
     """Every request, a redirect's too, goes to http(s) and to a public address (or loopback), unless
-    its host is one the site is configured with (``allowed_hosts``, ``service_hosts``).
+    its host is one the site is configured with (``allowed_hosts``, ``service_hosts``, the hosts of its
+    ``new_media`` account pages).
 
     The spider only links within its rules; a redirect (``Location: http://169.254.169.254/``) is the
     way a crawled site could still send the crawler into a private network.
@@ -119,6 +120,7 @@ class SafeTargetMiddleware:
         site = getattr(self.crawler.spider, "site", None)
         if site is None or probe_allowed(request.url):
             return None
-        if host_allowed(request.url, [*site.allowed_hosts, *site.service_hosts]):
+        accounts = [host_of(account.url) for account in site.new_media]
+        if host_allowed(request.url, [*site.allowed_hosts, *site.service_hosts, *accounts]):
             return None  # configured for it explicitly
         raise RefusedTarget("refused: a private or reserved address")

@@ -85,9 +85,12 @@ class ColumnConfig(_Strict):
 
 
 class NewMediaConfig(_Strict):
-    name: str
-    platform: str
-    url: str
+    """A 政务新媒体 account (公众号, 微博, 头条号 …): its public page is fetched once a run, never crawled."""
+
+    name: str = Field(min_length=1)
+    platform: str = Field(min_length=1, description="wechat weibo douyin toutiao kuaishou bilibili app other")
+    url: str = Field(description="the account's public page: its home or an archive list of its posts")
+    unit: str | None = Field(None, description="责任单位 of the account (default: the site's unit)")
 
     _url = field_validator("url")(_http_url)
 
@@ -124,6 +127,14 @@ class SiteConfig(_Strict):
             object.__setattr__(self, "allowed_hosts", [host_of(self.url)])
         elif not host_allowed(self.url, self.allowed_hosts):
             raise ValueError(f"the home page's host {host_of(self.url)} is not in allowed_hosts")
+        return self
+
+    @model_validator(mode="after")
+    def _accounts(self) -> SiteConfig:
+        urls = [account.url for account in self.new_media]
+        twice = sorted({url for url in urls if urls.count(url) > 1})
+        if twice:
+            raise ValueError(f"new_media: the same account page is configured twice: {', '.join(twice)}")
         return self
 
     @property

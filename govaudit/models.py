@@ -290,3 +290,33 @@ class FindingRecord(Base):
     # A waiver from sites.yml in force on the run's date: the finding is kept but not sent to the unit.
     waived_until: Mapped[dt.date | None] = mapped_column(Date)
     waiver_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class NewMediaAccount(Base):
+    """A 政务新媒体 account's public page as fetched in a crawl run (one GET, not crawled), and what it
+    showed: the newest post date read from it, or a closed/migrated notice, or why it could not be read.
+
+    ``status``: ``ok`` (a post date was read), ``empty`` (the page says the account has no posts),
+    ``undated`` (the page opened but no post date could be recognised), ``closed`` (a 已注销 / 已迁移 /
+    已封禁 notice), ``failed`` (an HTTP error, no response, or not an HTML page; ``error`` says which).
+    """
+
+    __tablename__ = "new_media_account"
+    __table_args__ = (UniqueConstraint("crawl_run_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    platform: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str | None] = mapped_column(String(200))  # 责任单位 as configured
+    url: Mapped[str] = mapped_column(Text)  # as configured
+    final_url: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # ok empty undated closed failed
+    error: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    latest_post: Mapped[dt.date | None] = mapped_column(Date)
+    latest_text: Mapped[str | None] = mapped_column(String(200))  # the text the date was read from
+    posts_seen: Mapped[int] = mapped_column(Integer, default=0)
+    closed_notice: Mapped[str | None] = mapped_column(Text)  # the 已注销/已迁移 sentence, or 暂无内容
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -15,6 +15,7 @@ from govaudit.models import (
     Document,
     Link,
     Listing,
+    NewMediaAccount,
     Page,
     Probe,
     Screenshot,
@@ -22,7 +23,7 @@ from govaudit.models import (
 )
 
 # What a crawl stored; findings, runs and their stats stay, so trends and lifecycles survive pruning.
-CRAWL_TABLES = (Link, Listing, Document, Probe, Column, Screenshot, Page)
+CRAWL_TABLES = (Link, Listing, Document, Probe, Column, Screenshot, NewMediaAccount, Page)
 # AV01 reads the last 7 days of availability probes: never prune closer than that.
 PROBE_DAYS_KEPT = 8
 
@@ -34,9 +35,9 @@ class PruneResult:
 
 
 def prune(session: Session, keep_days: int, now: dt.datetime | None = None) -> PruneResult:
-    """Delete the pages, links, listings, documents, probes, columns and screenshots of crawl runs that
-    started more than ``keep_days`` days ago, and availability probes older than that (but never
-    younger than 8 days: AV01 reads a week). The newest completed run of each site is always kept whole
+    """Delete the pages, links, listings, documents, probes, columns, screenshots and 政务新媒体 account
+    pages of crawl runs that started more than ``keep_days`` days ago, and availability probes older
+    than that (but never younger than 8 days: AV01 reads a week). The newest completed run of each site is always kept whole
     (it is the baseline of the next run's lifecycle and of a re-audit)."""
     if keep_days < 0:
         raise ValueError("--keep-days must be 0 or more")

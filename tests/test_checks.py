@@ -11,6 +11,9 @@ A case describes only what matters to it; everything else has a default (see ``b
                                       # a page's text/meta/footer, a link's hidden reason
     availability_probes: [{at: 2025-06-29T10:00:00+08:00, ok: false, error: timeout, repeat: 20, every: 30}]
                                       # the site's probe history; repeat: that many, `every` minutes apart
+    accounts: [{name: 示范发布, platform: wechat, url: "http://mp.test/a", status: ok, latest_post: 2025-06-28}]
+                                      # 政务新媒体: configured under new_media and stored as fetched
+                                      # (fetched: false — configured only; configured: false — row only)
     expect: [{url: /tzgg/, severity: major, key: ..., message: a substring}]   # check: the file's code
 """
 
@@ -44,6 +47,7 @@ from govaudit.models import (
     Document,
     Link,
     Listing,
+    NewMediaAccount,
     Page,
     Probe,
     Site,
@@ -78,6 +82,11 @@ def _listing_rows(column_url: str, dates: list[Any]) -> list[Listing]:
 def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteConfig]:
     """The case's rows in a fresh database: one site, one audit run, one crawl run."""
     site_data = {**SITE_DEFAULTS, **case.get("site", {})}
+    accounts = case.get("accounts", [])
+    site_data.setdefault("new_media", [
+        {key: a[key] for key in ("name", "platform", "url", "unit") if key in a}
+        for a in accounts if a.get("configured", True)
+    ])
     columns = case.get("columns", [])
     site_data.setdefault("columns", [
         {"name": c["name"], "url": _url(c["url"]), "category": c.get("category", "other"),
@@ -141,6 +150,15 @@ def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteCon
         rows.append(Probe(url=_url(p["url"]), kind=p.get("kind", "service"), status=_pick(p, "status", 200),
                           error=p.get("error"), final_url=_url(p.get("final_url", p["url"])),
                           title=p.get("title"), text=p.get("text")))
+    for a in accounts:
+        if a.get("fetched", True):
+            rows.append(NewMediaAccount(
+                name=a["name"], platform=a["platform"], unit=a.get("unit"), url=a["url"],
+                final_url=a.get("final_url", a["url"]), http_status=_pick(a, "http_status", 200),
+                status=a["status"], error=a.get("error"), title=a.get("title"), latest_post=a.get("latest_post"),
+                latest_text=a.get("latest_text"), posts_seen=a.get("posts_seen", 10 if a.get("latest_post") else 0),
+                closed_notice=a.get("closed_notice"),
+            ))
     for row in rows:
         row.crawl_run_id = run.id
     session.add_all(rows)

@@ -31,6 +31,7 @@ from crawler.items import (
     LinksItem,
     ListingItem,
     ListingsItem,
+    NewMediaAccountItem,
     PageItem,
     ProbeItem,
 )
@@ -44,6 +45,7 @@ from crawler.listing import (
     read_list,
 )
 from crawler.metadata import DocumentMeta, parse_metadata, redate
+from crawler.new_media import read_account_page
 from crawler.reuse import PageReading, ReadingStore
 from govaudit.config import SiteConfig, host_allowed, host_of
 
@@ -178,7 +180,7 @@ RESUMED_STATE = (
     "columns", "list_pages", "column_entries", "pages_read", "parsed", "requested", "probed", "truncated",
     "pages_done", "errors", "robots_blocked", "static_links", "rendered", "render_errors", "render_seconds",
     "rechecks", "recovered", "not_modified", "not_probed", "home_links", "subcolumns", "query_variants",
-    "capped_paths",
+    "capped_paths", "accounts_requested",
 )
 
 
@@ -261,6 +263,7 @@ class PortalSpider(Spider):
         self.bytes_before = 0
         self.close_reason: str | None = None
         self.readings: ReadingStore | None = None  # what unchanged pages read as last time (crawler.reuse)
+        self.accounts_requested: set[str] = set()  # 政务新媒体 account pages (new_media), by configured URL
         for column in site.columns:
             url = normalize_url(column.url)
             self.render_modes[url] = column.render or site.render
@@ -323,6 +326,8 @@ class PortalSpider(Spider):
             request = self._page_request(url, hops=1, priority=5, render=self.render_mode(url) == "js")
             if request is not None:
                 yield request
+        for request in self._account_requests():
+            yield request
 
     def render_mode(self, column_url: str | None) -> str:
         """static | js | auto for a column (its own setting, else the site's)."""
@@ -402,7 +407,7 @@ class PortalSpider(Spider):
         if done >= self.site.limits.recheck_times:
             return
         self.rechecks[url] = done + 1
-        keep = ("hops", "list_of", "probe_kind", "dont_obey_robotstxt", "download_slot")
+        keep = ("hops", "list_of", "probe_kind", "dont_obey_robotstxt", "download_slot", "account")
         meta = {k: v for k, v in request.meta.items() if k in keep}
         meta["recheck"] = done + 1
         self.logger.info("%s: %s: %s; will check again", self.site.id, url, why)
@@ -776,6 +781,50 @@ class PortalSpider(Spider):
             self._maybe_recheck(request, reason)
         yield ProbeItem(url=normalize_url(request.url), kind=request.meta["probe_kind"], status=None,
                         error=describe_failure(failure), final_url=None, title=None, text=None)
+
+    # --- 政务新媒体 accounts ------------------------------------------------------------------
+    def _account_requests(self):
+        """One GET of each configured account page (``new_media``), on whatever host it is: like a probe,
+        it is not a page of the site, robots.txt is not asked, and nothing is followed from it."""
+        for account in self.site.new_media:
+            if account.url in self.accounts_requested:
+                continue  # a resumed crawl: it was requested before, and comes back from the queue
+            self.accounts_requested.add(account.url)
+            yield Request(
+                account.url, callback=self.parse_account, errback=self.account_failed, priority=-5,
+                dont_filter=True,
+                meta={"account": {"name": account.name, "platform": account.platform,
+                                  "unit": account.unit or self.site.unit, "url": account.url},
+                      "dont_obey_robotstxt": True, "download_slot": host_of(account.url)},
+            )
+
+    def parse_account(self, response: Response):
+        account = response.meta["account"]
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        item = NewMediaAccountItem(**account, status="failed", final_url=response.url,
+                                   http_status=response.status)
+        if response.status >= 400:
+            item.error = f"HTTP {response.status}"
+            if response.status in TRANSIENT_STATUSES:
+                self._maybe_recheck(response.request, item.error)
+        elif not self._is_html(response, content_type):
+            item.error = f"not an HTML page ({content_type or 'no content type'})"
+        else:
+            page = read_account_page(decode_body(response.body, content_type).text, self.as_of)
+            item.status, item.title, item.closed_notice = page.status, page.title, page.closed_notice
+            item.latest_post, item.latest_text, item.posts_seen = page.latest_post, page.latest_text, page.posts_seen
+        if item.error:
+            self.logger.warning("%s: %s: account %s: %s", self.site.id, account["url"], account["name"], item.error)
+        yield item
+
+    def account_failed(self, failure: Failure):
+        request = failure.request
+        account = request.meta["account"]
+        reason = describe_failure(failure)
+        self.logger.warning("%s: %s: account %s: %s", self.site.id, account["url"], account["name"], reason)
+        if reason not in LASTING_FAILURES:
+            self._maybe_recheck(request, reason)
+        yield NewMediaAccountItem(**account, status="failed", error=reason)
 
     # --- helpers ----------------------------------------------------------------------------
     @staticmethod
