@@ -8,7 +8,8 @@ it, read on a string of HTML:
   3天前, 2周前, 1个月前), counted back from the run's as-of date;
 - dates in the page's scripts: publication keys holding an epoch (``"publish_time": 1717000000``,
   milliseconds too), a date string (``"pubDate": "2024-06-25 10:00"``, ISO 8601) or Weibo's
-  ``"created_at": "Tue Jun 25 10:00:00 +0800 2024"``, and WeChat's ``var ct = "1717000000";``;
+  ``"created_at": "Tue Jun 25 10:00:00 +0800 2024"``, WeChat's ``var ct = "1717000000";`` and the
+  ``&quot;datetime&quot;:1717000000`` of its saved message list (``msgList``);
 - notices that the account is gone: 该账号已注销, 已停止服务, 账号已迁移, 此帐号已被封禁, 该公众号已迁移 …
   (in the page's own text, not in the titles of its posts: a post called "…系统已停止服务的公告" is news,
   not a notice); and placeholders saying it has published nothing (暂无文章, 还没有发布内容).
@@ -22,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from html import unescape
 
 from crawler.content import parse_html
 from crawler.dates import find_date, normalize
@@ -58,7 +60,7 @@ _LABEL_RESIDUE = re.compile(r"[\s\[\]()（）【】:：]|\d{1,2}:\d{2}(?::\d{2})
 # change: "svr_time", "timestamp", "update_time" would make every page look fresh).
 _PUBLISH_KEYS = (r"publish_?time|publish_?date|publishTime|publishDate|pub_?time|pub_?date|pubTime|pubDate"
                  r"|create_?time|createTime|created_at|createdAt|post_?time|postTime|send_?time|sendTime"
-                 r"|release_?time|releaseTime|ori_create_time|ct")
+                 r"|release_?time|releaseTime|ori_create_time|ct|datetime")
 _SCRIPT_EPOCH = re.compile(rf"""["']?\b(?:{_PUBLISH_KEYS})\b["']?\s*[:=]\s*["']?(\d{{10}}|\d{{13}})(?!\d)""")
 _SCRIPT_STRING = re.compile(rf"""["']?\b(?:{_PUBLISH_KEYS})\b["']?\s*[:=]\s*["']([^"'\\]{{6,40}})["']""")
 _WEIBO_TIME = re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2} [+-]\d{4} \d{4}$")
@@ -81,7 +83,8 @@ class AccountPage:
     title: str | None = None
     latest_post: dt.date | None = None
     latest_text: str | None = None  # the text the newest date was read from ("3小时前", "2024-06-25")
-    posts_seen: int = 0  # dated posts read: the list's or the page data's, whichever has more
+    # Dates read from the list or from the page's data, whichever gave more: roughly the posts shown.
+    posts_seen: int = 0
     closed_notice: str | None = None  # the 已注销/已迁移 sentence, or the 暂无内容 placeholder
 
 
@@ -120,6 +123,8 @@ def text_date(text: str, as_of: dt.date) -> tuple[dt.date, str] | None:
 def script_dates(script: str, as_of: dt.date) -> list[tuple[dt.date, str]]:
     """Publication dates held in a script's data: epochs (seconds or milliseconds) and date strings."""
     found = []
+    # WeChat's saved archive holds its message list as HTML-escaped JSON in a string (&quot;datetime&quot;).
+    script = unescape(script)
     for match in _SCRIPT_EPOCH.finditer(script):
         value = int(match.group(1))
         if len(match.group(1)) == 13:
@@ -178,10 +183,8 @@ def _texts(tree, *, links: bool) -> list[str]:
 
 def _notice(texts: list[str], pattern: re.Pattern) -> str | None:
     for text in texts:
-        norm = " ".join(normalize(text).split())
-        match = pattern.search(norm)
-        if match:
-            return norm[:DATE_TEXT_MAX]
+        if pattern.search(" ".join(normalize(text).split())):
+            return " ".join(text.split())[:DATE_TEXT_MAX]  # as the page wrote it
     return None
 
 

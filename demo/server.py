@@ -7,7 +7,9 @@ everything), ``dead`` (a port that was bound and closed: connection refused), ``
 in the style of Hanweb 大汉 JCMS: column lists only in ``<script type="text/xml"><datastore>`` blocks, further
 records from ``/module/web/jpage/dataproxy.jsp``), ``trs`` (a department site in the style of TRS WCM:
 ``createPageHTML`` pagination, ``./YYYYMM/tYYYYMMDD_N.html`` articles, and lists drawn by scripts) and
-``outside`` (a site of no government, the target of the hidden links, 暗链, planted on the county site).
+``outside`` (a site of no government, the target of the hidden links, 暗链, planted on the county site) and
+``media`` (saved-page-style 政务新媒体 account pages — a 公众号 archive, 微博 feeds, a 头条号 closed notice —
+that the sites' ``new_media`` name).
 
 Pages are the files under ``demo/portal/<role>/``, written in UTF-8, with placeholders filled at serve
 time so that the portal is always "current" relative to an anchor date:
@@ -16,6 +18,7 @@ time so that the portal is always "current" relative to an anchor date:
   (2024/6/25), ``cn`` (2024年6月25日), ``cn0`` (2024年06月25日), ``dot`` (2024.06.25), ``md`` (06-25),
   ``y`` (its year), ``ym`` (202406) and ``ymd`` (20240625), as TRS writes them in article URLs;
 - ``{{y:-1}}`` the anchor's year minus one;
+- ``{{ts:-3}}`` the anchor minus 3 days, 10:00 China time, as Unix epoch seconds (platforms' script data);
 - ``{{host:ROLE}}`` another server's ``127.0.0.1:PORT``;
 - ``{{include:PATH}}`` a shared fragment of the same role (files and folders starting with ``_`` are
   never served themselves);
@@ -46,7 +49,8 @@ DEMO_DIR = Path(__file__).resolve().parent
 PORTAL_DIR = DEMO_DIR / "portal"
 # Each role's port is the demo's base port plus this offset (``govaudit demo`` asks for fixed ports so that
 # findings keep their fingerprints; roles added later take new offsets and leave the old ones alone).
-PORT_OFFSETS = {"main": 0, "gbk": 1, "service": 2, "down": 3, "dead": 4, "jcms": 5, "trs": 6, "outside": 7}
+PORT_OFFSETS = {"main": 0, "gbk": 1, "service": 2, "down": 3, "dead": 4, "jcms": 5, "trs": 6, "outside": 7,
+                "media": 8}
 ROLES = tuple(PORT_OFFSETS)
 SERVED_ROLES = tuple(role for role in ROLES if role != "dead")
 # Sent on the wire in this encoding, and with no charset in the Content-Type header.
@@ -105,6 +109,9 @@ class PageRenderer:
                                   for record in self.records(role, column, int(first), int(last)))
             if kind == "y":
                 return str(self.anchor.year + int(arg))
+            if kind == "ts":
+                day = self.anchor + dt.timedelta(days=int(arg))
+                return str(int(dt.datetime(day.year, day.month, day.day, 10, tzinfo=CHINA).timestamp()))
             if kind == "d":
                 offset, _, fmt = arg.partition(":")
                 if fmt not in _DATE_FORMATS:

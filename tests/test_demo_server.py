@@ -18,7 +18,7 @@ from govaudit.config import parse_config
 from tests.conftest import ANCHOR
 
 CHECKS = {"AV01", "AV02", "AV03", "UP01", "UP02", "UP03", "UP04", "UP05",
-          "MD01", "MD02", "MD03", "MD04", "MD05", "LK01", "SC01", "SC02", "SC03", "ID01", "ID02"}
+          "MD01", "MD02", "MD03", "MD04", "MD05", "LK01", "NM01", "NM02", "SC01", "SC02", "SC03", "ID01", "ID02"}
 
 
 def fetch(url: str, method: str = "GET", form: str | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -82,10 +82,10 @@ def crawl(portal, role: str) -> tuple[dict[str, int | None], dict[str, set[str]]
 
 
 def test_servers_listen_on_their_own_free_loopback_ports(demo_portal):
-    assert set(demo_portal.hosts) == {"main", "gbk", "service", "down", "dead", "jcms", "trs", "outside"}
+    assert set(demo_portal.hosts) == {"main", "gbk", "service", "down", "dead", "jcms", "trs", "outside", "media"}
     ports = [int(host.rsplit(":", 1)[1]) for host in demo_portal.hosts.values()]
     assert all(host.startswith("127.0.0.1:") for host in demo_portal.hosts.values())
-    assert len(set(ports)) == 8 and 0 not in ports
+    assert len(set(ports)) == 9 and 0 not in ports
     assert demo_portal.anchor == ANCHOR
     assert demo_portal.url("main", "/zwgk/index.html") == f"http://{demo_portal.hosts['main']}/zwgk/index.html"
 
@@ -108,7 +108,7 @@ def test_home_page_dates_are_relative_to_the_anchor(demo_portal):
 
 def test_every_page_file_renders_with_its_placeholders_filled(demo_portal):
     rendered = 0
-    for role in ("main", "gbk", "service", "jcms", "trs"):
+    for role in ("main", "gbk", "service", "jcms", "trs", "media"):
         for file in (PORTAL_DIR / role).rglob("*"):
             if file.suffix in (".html", ".txt", ".js", ".json") and not file.relative_to(
                     PORTAL_DIR / role).parts[0].startswith("_"):
@@ -190,7 +190,7 @@ def test_ground_truth_covers_every_check_with_the_running_ports(demo_portal):
     for entry in truth:
         assert set(entry) == {"check", "site", "url", "severity", "note"}
         assert entry["site"] in {site.id for site in config.sites}
-        assert entry["severity"] in {"veto", "major", "minor"}
+        assert entry["severity"] in {"veto", "major", "minor", "info"}
         assert "{" not in entry["url"] and urlsplit(entry["url"]).port is not None
         assert str(urlsplit(entry["url"]).port) in ports
     keys = [(e["check"], e["site"], e["url"]) for e in truth if e["check"] not in ("MD02", "MD05")]
