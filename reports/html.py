@@ -94,6 +94,14 @@ EVIDENCE_LABELS = {
     "pages_lacking": "缺少元数据页面数",
     "by_tag": "按标签统计（页）",
     "by_page_kind": "按页面类型统计（页）",
+    # NM — 政务新媒体
+    "platform": "平台",
+    "account_status": "账号页面状态",
+    "title": "页面标题",
+    "as_of": "检查日期",
+    "posts_seen": "读到的发布日期数",
+    "newest_text": "最近一条的日期原文",
+    "notice": "页面提示",
 }
 
 _STAT_KEYS = {
@@ -242,6 +250,7 @@ class VetoItem:
     result: str  # fail pass unchecked
     veto: int  # unresolved veto findings
     other: int  # unresolved findings of this check below veto
+    note: str = ""  # why an item was not checked, when it is not for want of the check
 
 
 @dataclass
@@ -345,19 +354,26 @@ class SiteReport:
         return "fail" if any(item.result == "fail" for item in self.scorecard) else "pass"
 
 
-def _scorecard(findings: Sequence[FindingRecord], known: set[str] | None) -> list[VetoItem]:
+def _scorecard(findings: Sequence[FindingRecord], known: set[str] | None,
+               run: CrawlRun | None = None) -> list[VetoItem]:
+    config = run.site_config if run is not None and isinstance(run.site_config, dict) else None
     items = []
     for code in VETO_CHECKS:
         active = [f for f in findings if f.check == code and f.status != "resolved"]
         veto = sum(1 for f in active if f.severity == "veto")
+        note = ""
         if veto:
             result = "fail"
         elif known is not None and code not in known and not active:
             result = "unchecked"  # the registry does not run this check yet: not a pass
+        elif code == "NM01" and config is not None and not config.get("new_media") and not active:
+            # No account configured: nothing was looked at, which is no pass.
+            result, note = "unchecked", "本站未配置政务新媒体账号（sites.yml 的 new_media），未检查"
         else:
             result = "pass"
         name = check_info(code)[0]
-        items.append(VetoItem(code, VETO_CHECKS[code] if name == code else name, result, veto, len(active) - veto))
+        items.append(VetoItem(code, VETO_CHECKS[code] if name == code else name, result, veto, len(active) - veto,
+                              note))
     return items
 
 
@@ -437,7 +453,7 @@ def _site_report(session: Session, index: int, run: CrawlRun, known: set[str] | 
         previous=previous_run(session, run),
         findings=findings,
         waived=waived,
-        scorecard=_scorecard(findings, known),
+        scorecard=_scorecard(findings, known, run),
         by_check=_by_check(anchor, findings),
         by_column=_by_column(anchor, findings),
         stats=_stats(run),

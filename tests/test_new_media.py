@@ -34,8 +34,8 @@ WECHAT_ARCHIVE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>示�
 </div>
 <script>
   var svr_time = "1781488800" * 1;
-  var msgList = '{&quot;list&quot;:[{&quot;comm_msg_info&quot;:{&quot;id&quot;:1000000214,&quot;type&quot;:49,&quot;datetime&quot;:%d}},{&quot;comm_msg_info&quot;:{&quot;id&quot;:1000000209,&quot;datetime&quot;:%d}}]}';
-</script></body></html>""" % (TS_0613, TS_0520)
+  var msgList = '{&quot;list&quot;:[{&quot;comm_msg_info&quot;:{&quot;id&quot;:1000000214,&quot;type&quot;:49,&quot;datetime&quot;:TS_0613}},{&quot;comm_msg_info&quot;:{&quot;id&quot;:1000000209,&quot;datetime&quot;:TS_0520}}]}';
+</script></body></html>""".replace("TS_0613", str(TS_0613)).replace("TS_0520", str(TS_0520))
 
 WEIBO_FEED = """<html><head><meta charset="utf-8"><title>示范县市场监管 - 微博</title></head><body>
 <div class="card-list">
@@ -94,10 +94,10 @@ def test_numbers_in_sentences_are_not_dates():
 
 
 def test_script_data_gives_epochs_date_strings_and_weibo_times_but_not_server_time():
-    script = """var ct = "%d"; window.__INITIAL_STATE__ = {"feed": [{"publish_time": %d000},
-        {"pubDate": "2026-06-10 08:00"}, {"created_at": "Tue Jun 09 10:00:00 +0800 2026"},
-        {"createTime": "2026-06-07T20:00:00Z"}], "timestamp": 1781488800, "server_time": 1781488800,
-        "update_time": 1781488800};""" % (TS_0613, TS_0520)
+    script = f"""var ct = "{TS_0613}"; window.__INITIAL_STATE__ = {{"feed": [{{"publish_time": {TS_0520}000}},
+        {{"pubDate": "2026-06-10 08:00"}}, {{"created_at": "Tue Jun 09 10:00:00 +0800 2026"}},
+        {{"createTime": "2026-06-07T20:00:00Z"}}], "timestamp": 1781488800, "server_time": 1781488800,
+        "update_time": 1781488800}};"""
     dates = sorted(date for date, _ in script_dates(script, AS_OF))
     assert dates == [dt.date(2026, 5, 20), dt.date(2026, 6, 8), dt.date(2026, 6, 9), dt.date(2026, 6, 10),
                      dt.date(2026, 6, 13)]
@@ -270,3 +270,46 @@ def test_a_database_at_0003_is_upgraded_to_0004_keeping_its_runs(tmp_path):
     command.downgrade(alembic_config(factory.kw["bind"]), "0003")
     assert "new_media_account" not in inspect(factory.kw["bind"]).get_table_names()
     assert "crawl_run" in inspect(factory.kw["bind"]).get_table_names()
+
+
+# --- the report and the rectification lists ---------------------------------------------------------
+
+def test_the_report_scores_new_media_and_the_unit_list_carries_the_account(tmp_path, monkeypatch):
+    import csv
+
+    from govaudit.findings import select_runs
+    from reports.export import export_rectification
+    from reports.html import render_report
+    from tests import report_data
+    from tests.test_reports import site_section, text_of
+
+    # The real NM checks' names and sources, as the report finds them in the registry.
+    from checks.new_media import NM01, NM02
+    for check in (NM01, NM02):
+        monkeypatch.setitem(report_data.CHECK_NAMES, check.code, (check.name, check.severity, check.source))
+    report_data.install_fake_registry(monkeypatch)
+    session = report_data.open_session(tmp_path)
+    runs = report_data.build_two_runs(session)
+    account = "http://mp.test/u/1"
+    runs["county"].site_config = {"new_media": [{"name": "兴国发布", "platform": "weibo", "url": account}]}
+    runs["edu"].site_config = {"new_media": []}
+    report_data.add_finding(session, runs["county"], "NM01", "veto", "new",
+                            "政务新媒体账号“兴国发布”（微博）已 20 天未更新（最近一条 2024-06-10），政务新媒体应至少每 14 天更新",
+                            url=account, unit="县融媒体中心",
+                            evidence={"platform": "weibo", "newest": "2024-06-10", "newest_text": "06-10"})
+    session.commit()
+
+    page = render_report(session, select_runs(session), tmp_path / "out").read_text(encoding="utf-8")
+    county = text_of(site_section(page, report_data.COUNTY))
+    assert "NM01 政务新媒体不更新 不合格 单项否决问题 1 项" in county
+    assert "最近一条的日期原文 newest_text 06-10" in text_of(page) and f'href="{account}"' in page
+    edu = text_of(site_section(page, report_data.EDU))
+    assert "NM01 政务新媒体不更新 未检查 本站未配置政务新媒体账号（sites.yml 的 new_media），未检查" in edu
+
+    paths = export_rectification(session, select_runs(session), tmp_path / "rect", "csv")
+    [media] = [p for p in paths if "县融媒体中心" in p.name]
+    with media.open(encoding="utf-8-sig") as f:
+        [header, row] = list(csv.reader(f))
+    assert row[header.index("问题类型")] == "政务新媒体不更新（NM01）"
+    assert row[header.index("页面地址")] == account
+    session.close()
