@@ -3,17 +3,24 @@ migration that adds their table."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import socket
 import textwrap
 
 import pytest
 
+from checks.new_media import NM01, NM02
 from crawler.new_media import read_account_page, relative_date, script_dates, text_date
 from govaudit.config import ConfigError, parse_config
+from govaudit.findings import select_runs
 from govaudit.models import FindingRecord, NewMediaAccount, Page, Probe
+from reports.export import export_rectification
+from reports.html import render_report
+from tests import report_data
 from tests.mockserver import MockServer, Reply
 from tests.test_crawler import crawl, rows
+from tests.test_reports import site_section, text_of
 
 AS_OF = dt.date(2026, 6, 15)
 # 2026-06-13 10:00 and 2026-05-20 10:00 in China (UTC+8).
@@ -275,16 +282,7 @@ def test_a_database_at_0003_is_upgraded_to_0004_keeping_its_runs(tmp_path):
 # --- the report and the rectification lists ---------------------------------------------------------
 
 def test_the_report_scores_new_media_and_the_unit_list_carries_the_account(tmp_path, monkeypatch):
-    import csv
-
-    from govaudit.findings import select_runs
-    from reports.export import export_rectification
-    from reports.html import render_report
-    from tests import report_data
-    from tests.test_reports import site_section, text_of
-
     # The real NM checks' names and sources, as the report finds them in the registry.
-    from checks.new_media import NM01, NM02
     for check in (NM01, NM02):
         monkeypatch.setitem(report_data.CHECK_NAMES, check.code, (check.name, check.severity, check.source))
     report_data.install_fake_registry(monkeypatch)
