@@ -1,4 +1,4 @@
-"""The bundled demo portal: eight loopback servers with planted defects, for `govaudit demo` and the
+"""The bundled demo portal: nine loopback servers with planted defects, for `govaudit demo` and the
 end-to-end ground-truth test.
 
 Roles: ``main`` (a county government portal, UTF-8), ``gbk`` (a department site sent as GB18030 with no
