@@ -97,6 +97,8 @@ class NM01(Check):
                 yield self.finding(account.url, f"{label}页面显示“{row.closed_notice}”，没有任何发布内容，"
                                    f"政务新媒体应至少每 {days} 天更新", evidence=evidence, unit=unit)
             elif row.status == "undated":
+                if row.error:
+                    evidence["error"] = row.error
                 yield self.finding(account.url, f"{label}页面可以打开，但未能识别出发布日期，"
                                    f"无法判断 {days} 天内是否更新，请人工核查", severity="info",
                                    evidence=evidence, unit=unit)

@@ -311,3 +311,26 @@ def test_the_report_scores_new_media_and_the_unit_list_carries_the_account(tmp_p
     assert row[header.index("问题类型")] == "政务新媒体不更新（NM01）"
     assert row[header.index("页面地址")] == account
     session.close()
+
+
+def test_an_account_page_the_reader_trips_on_is_stored_as_unread_with_the_reason(monkeypatch):
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    from crawler.spiders import portal
+    from govaudit.config import SiteConfig
+
+    def broken(text, as_of):
+        raise ValueError("unexpected markup")
+
+    monkeypatch.setattr(portal, "read_account_page", broken)
+    site = SiteConfig(id="s", name="测试站", url="http://s.test/", unit="办公室",
+                      new_media=[{"name": "测试发布", "platform": "wechat", "url": "http://mp.test/a"}])
+    spider = portal.PortalSpider(site=site, run_id=1, as_of=AS_OF)
+    [request] = list(spider._account_requests())
+    assert (request.url, request.meta["dont_obey_robotstxt"]) == ("http://mp.test/a", True)
+    response = HtmlResponse("http://mp.test/a", body=b"<html><body>x</body></html>", encoding="utf-8",
+                            request=Request("http://mp.test/a", meta=request.meta))
+    [item] = list(spider.parse_account(response))
+    assert (item.status, item.unit, item.error) == ("undated", "办公室", "could not be read: ValueError: unexpected markup")
+    assert list(spider._account_requests()) == []  # asked once a crawl (a resumed one too)

@@ -810,9 +810,14 @@ class PortalSpider(Spider):
         elif not self._is_html(response, content_type):
             item.error = f"not an HTML page ({content_type or 'no content type'})"
         else:
-            page = read_account_page(decode_body(response.body, content_type).text, self.as_of)
-            item.status, item.title, item.closed_notice = page.status, page.title, page.closed_notice
-            item.latest_post, item.latest_text, item.posts_seen = page.latest_post, page.latest_text, page.posts_seen
+            try:
+                page = read_account_page(decode_body(response.body, content_type).text, self.as_of)
+            except Exception as exc:  # noqa: BLE001 - a page the reader trips on is stored as unread, not lost
+                item.status, item.error = "undated", f"could not be read: {type(exc).__name__}: {exc}"[:300]
+            else:
+                item.status, item.title, item.closed_notice = page.status, page.title, page.closed_notice
+                item.latest_post, item.latest_text = page.latest_post, page.latest_text
+                item.posts_seen = page.posts_seen
         if item.error:
             self.logger.warning("%s: %s: account %s: %s", self.site.id, account["url"], account["name"], item.error)
         yield item
