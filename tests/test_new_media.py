@@ -334,3 +334,27 @@ def test_an_account_page_the_reader_trips_on_is_stored_as_unread_with_the_reason
     [item] = list(spider.parse_account(response))
     assert (item.status, item.unit, item.error) == ("undated", "办公室", "could not be read: ValueError: unexpected markup")
     assert list(spider._account_requests()) == []  # asked once a crawl (a resumed one too)
+
+
+def test_prune_drops_old_runs_account_pages_and_keeps_the_newest_runs(tmp_path):
+    from govaudit.db import open_database
+    from govaudit.models import AuditRun, CrawlRun, Site
+    from govaudit.retention import prune
+
+    factory = open_database(f"sqlite:///{tmp_path}/audit.db")
+    with factory.begin() as session:
+        session.add(Site(id="s", name="测试站", url="http://s.test/"))
+        runs = []
+        for day in (1, 2):
+            audit = AuditRun(as_of=dt.date(2026, 1, day), started_at=dt.datetime(2026, 1, day))
+            run = CrawlRun(audit_run=audit, site_id="s", as_of=audit.as_of, status="completed",
+                           started_at=dt.datetime(2026, 1, day))
+            session.add_all([audit, run])
+            session.flush()
+            session.add(NewMediaAccount(crawl_run_id=run.id, name="发布", platform="wechat", url="http://mp.test/a",
+                                        status="ok", latest_post=audit.as_of, posts_seen=1))
+            runs.append(run.id)
+    with factory.begin() as session:
+        result = prune(session, keep_days=30, now=dt.datetime(2026, 6, 1))
+    assert result.rows["new_media_account"] == 1
+    assert [a.crawl_run_id for a in rows(factory, NewMediaAccount)] == [runs[1]]
