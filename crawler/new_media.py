@@ -11,8 +11,8 @@ it, read on a string of HTML:
   ``"created_at": "Tue Jun 25 10:00:00 +0800 2024"``, WeChat's ``var ct = "1717000000";`` and the
   ``&quot;datetime&quot;:1717000000`` of its saved message list (``msgList``);
 - notices that the account is gone: 该账号已注销, 已停止服务, 账号已迁移, 此帐号已被封禁, 该公众号已迁移 …
-  (in the page's own text, not in the titles of its posts: a post called "…系统已停止服务的公告" is news,
-  not a notice); and placeholders saying it has published nothing (暂无文章, 还没有发布内容).
+  (a short text of the page's own, not the title of a post — a post called "…系统已停止服务的公告" is news,
+  not a notice — nor a post's longer text); and placeholders saying it has published nothing (暂无文章).
 
 No date is ever guessed: a page where none is recognised says so (``status == "undated"``). Dates after
 the as-of date (a wrong clock, a scheduled post) are not counted as posts.
@@ -33,6 +33,8 @@ CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 # A year-less date or a relative time counts only as a short text of its own (a list item's time label),
 # not inside a sentence, where "3-5" or "2天前" mean something else.
 SHORT_TEXT = 30
+# A notice is a short text of its own ("该账号已注销"); a post saying "旧版平台已停止服务，请……" is longer.
+NOTICE_MAX = 40
 DATE_TEXT_MAX = 200
 
 _SKIP_TAGS = {"script", "style", "noscript", "template"}
@@ -68,7 +70,7 @@ _WEIBO_TIME = re.compile(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2} 
 # The account is gone: closed (注销), stopped (停止服务/运营), moved (迁移), banned or frozen (封禁 …).
 _SUBJECT = r"(?:该|此|本)?\s*(?:微信)?(?:公众号|公众帐号|公众账号|账号|帐号|用户|微博|头条号|抖音号|快手号|视频号|号)"
 _CLOSED = re.compile(
-    rf"{_SUBJECT}\s*(?:已经|已)\s*(?:被\s*)?(?:自主)?(?:注销|迁移|停止服务|停止运营|停止使用|关闭|封禁|封停|冻结|屏蔽)"
+    rf"{_SUBJECT}\s*(?:已经|已)\s*(?:被\s*)?(?:自主)?(?:注销|迁移|停止服务|停止运营|停止使用|停止更新|关闭|封禁|封停|冻结|屏蔽)"
     rf"|{_SUBJECT}\s*(?:不存在|已不存在)"
     r"|已停止服务|已停止运营|已迁移至|已迁移到"
 )
@@ -183,8 +185,9 @@ def _texts(tree, *, links: bool) -> list[str]:
 
 def _notice(texts: list[str], pattern: re.Pattern) -> str | None:
     for text in texts:
-        if pattern.search(" ".join(normalize(text).split())):
-            return " ".join(text.split())[:DATE_TEXT_MAX]  # as the page wrote it
+        shown = " ".join(text.split())
+        if len(shown) <= NOTICE_MAX and pattern.search(normalize(shown)):
+            return shown  # as the page wrote it
     return None
 
 

@@ -112,13 +112,21 @@ def test_script_data_gives_epochs_date_strings_and_weibo_times_but_not_server_ti
 
 @pytest.mark.parametrize("notice", [
     "该账号已注销", "此帐号已被封禁，内容无法查看", "该公众号已迁移至“示范县融媒”", "该账号已停止服务",
-    "账号已迁移", "此账号已自主注销", "用户不存在",
+    "账号已迁移", "此账号已自主注销", "用户不存在", "本号已停止更新",
 ])
 def test_a_closed_or_migrated_notice_is_recognised(notice):
     html = f'<html><head><title>今日头条</title></head><body><div class="user-empty"><p>{notice}</p></div>' \
            '<a href="/">返回首页</a></body></html>'
     page = read_account_page(html, AS_OF)
     assert (page.status, page.closed_notice) == ("closed", notice)
+
+
+def test_a_post_saying_something_else_stopped_is_no_notice():
+    html = WEIBO_FEED.format(first="3小时前", second="昨天").replace(
+        "示范县开展电梯安全专项检查。",
+        "【通知】原网上投诉平台已停止服务，投诉举报请拨打 12315 或登录全国 12315 平台办理，给您带来不便敬请谅解。")
+    page = read_account_page(html, AS_OF)
+    assert (page.status, page.closed_notice, page.latest_post) == ("ok", None, AS_OF)
 
 
 def test_a_migrated_account_still_showing_old_posts_is_closed_with_its_last_date():
