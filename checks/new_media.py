@@ -117,9 +117,10 @@ class NM02(Check):
     Rule:
         For each account configured under ``new_media``: its page answered an HTTP error, gave no
         answer (DNS lookup failed, connection refused, timeout; a timeout or a 5xx is fetched once more
-        after the crawl before it counts) or is not an HTML page; or the page's own text (not the titles
-        of its posts) says the account is gone — 该账号已注销, 已停止服务, 账号已迁移, 该公众号已迁移,
-        此帐号已被封禁 …; or the run did not fetch it at all. One ``major`` finding per account.
+        after the crawl before it counts) or is not an HTML page; or a short text of the page's own (not
+        a post's title or text) says the account is gone — 该账号已注销, 已停止服务, 账号已迁移,
+        该公众号已迁移, 此帐号已被封禁 …; or the run did not fetch it at all. One ``major`` finding per
+        account.
 
     Source:
         IND 政务新媒体 — accounts must be reachable; 关停整合 of an account must be done by 注销 and
