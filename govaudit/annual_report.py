@@ -542,8 +542,9 @@ class ApplicationTable:
     """The 收到和处理政府信息公开申请情况 table of one report, read off its grid(s).
 
     ``columns`` maps an applicant column (自然人, 商业企业 … 其他, 小计 or 法人或其他组织 when the report
-    has one, 总计) to its grid column; ``rows`` maps each row kind (new, carried_in, results_total,
-    carried_out) to its grid row, and ``items`` / ``subtotals`` hold the 办理结果 rows.
+    has one, 总计) to its column; ``rows`` maps each row kind (new, carried_in, results_total,
+    carried_out) to its row, and ``items`` / ``subtotals`` hold the 办理结果 rows. Rows count through
+    the grids the table spans; :meth:`key` gives a cell's place among the report's grids.
     """
 
     grid: int
@@ -553,6 +554,11 @@ class ApplicationTable:
     subtotals: list[tuple[str, int]]  # (group, row) for reports that add a subtotal row per group
     labels: dict[int, str]  # row -> its label as the report is read
     values: dict[tuple[int, int], int | None]  # (row, col) -> number
+    origin: list[tuple[int, int]]  # row -> (grid, row) it was read from (a table may span grids)
+
+    def key(self, row: int, col: int) -> tuple[int, int, int]:
+        """Where a cell of the table is among the report's grids: (grid, row, col)."""
+        return (*self.origin[row], col)
 
     def value(self, row_kind: str, column: str) -> int | None:
         row, col = self.rows.get(row_kind), self.columns.get(column)
@@ -586,12 +592,35 @@ def _classify_row(segments: list[str]) -> tuple[str, str, str]:
     return "", "", last
 
 
+def _has_row(grid: Grid, kinds: Iterable[str]) -> bool:
+    wanted = set(kinds)
+    return any(_classify_row(_row_label(row))[0] in wanted for row in grid)
+
+
+def _application_blocks(grids: Sequence[Grid]) -> list[tuple[Grid, list[tuple[int, int]]]]:
+    """The application tables' rows with where each came from (grid, row). A grid that starts with
+    本年新收 starts a table; a grid right after one, as wide, with 办理结果 or 结转下年度 rows and no
+    本年新收 is its continuation (a PDF page break splits the 28-row table in two)."""
+    blocks: list[tuple[Grid, list[tuple[int, int]]]] = []
+    last = -2
+    for g, grid in enumerate(grids):
+        if not grid:
+            continue
+        if _has_row(grid, ("new",)):
+            blocks.append(([list(row) for row in grid], [(g, r) for r in range(len(grid))]))
+            last = g
+        elif (blocks and last == g - 1 and len(grid[0]) == len(blocks[-1][0][0])
+              and _has_row(grid, ("item", "results_total", "carried_out"))):
+            blocks[-1][0].extend(list(row) for row in grid)
+            blocks[-1][1].extend((g, r) for r in range(len(grid)))
+            last = g
+    return blocks
+
+
 def _find_application(grids: Sequence[Grid]) -> list[ApplicationTable]:
     tables = []
-    for g, grid in enumerate(grids):
-        first = next((r for r, row in enumerate(grid) if any(re.search(_ROW_KINDS[0][2], _norm(c)) for c in row)), None)
-        if first is None:
-            continue
+    for grid, origin in _application_blocks(grids):
+        first = next(r for r, row in enumerate(grid) if any(re.search(_ROW_KINDS[0][2], _norm(c)) for c in row))
         width = len(grid[first])
         columns: dict[str, int] = {}
         for c in range(width):
@@ -600,12 +629,12 @@ def _find_application(grids: Sequence[Grid]) -> list[ApplicationTable]:
             if key and key not in columns:
                 columns[key] = c
         if not columns and width >= len(_APPLICANTS) + 2:
-            # A table without its header (a PDF page break cut it off): the format's column order.
+            # A table without its header: the format's column order, at the right-hand end.
             columns = {key: width - len(_APPLICANTS) - 1 + i for i, key in enumerate((*_APPLICANTS, _TOTAL))}
         if not columns:
             continue
         label_cols = range(min(columns.values()))
-        table = ApplicationTable(g, columns, {}, [], [], {}, {})
+        table = ApplicationTable(origin[0][0], columns, {}, [], [], {}, {}, origin)
         group, in_results = "", False
         for r in range(first, len(grid)):
             row = grid[r]
@@ -630,8 +659,9 @@ def _find_application(grids: Sequence[Grid]) -> list[ApplicationTable]:
                 table.items.append((item_group or group, label, r))
             elif kind == "group" and not blank:
                 table.subtotals.append((group, r))
-            elif in_results and not blank and segments:
-                table.items.append((group, segments[-1], r))  # an item the format does not list
+            elif in_results and segments and all(number(v) is not None for v in data.values()) and not blank:
+                # An item the format does not list (a repeated header on a new page is not one).
+                table.items.append((group, segments[-1], r))
             else:
                 continue
             table.labels[r] = label if kind else segments[-1]
@@ -642,59 +672,57 @@ def _find_application(grids: Sequence[Grid]) -> list[ApplicationTable]:
 
 
 def _application_equations(t: ApplicationTable, labels: _Labels) -> list[_Equation]:
-    g = t.grid
     for row, label in t.labels.items():
-        labels.rows[(g, row)] = label
-    for key, col in t.columns.items():
-        labels.cols[(g, col)] = key
+        labels.rows[t.origin[row]] = label
+    for grid in {g for g, _ in t.origin}:
+        for key, col in t.columns.items():
+            labels.cols[(grid, col)] = key
+    at = t.key
     eqs: list[_Equation] = []
     rows = t.rows
     # Columns: 本年新收 + 上年结转 = 办理结果总计 + 结转下年度继续办理; the 办理结果 items sum to 总计.
     for key, col in t.columns.items():
         if all(k in rows for k in ("new", "carried_in", "results_total", "carried_out")):
+            grid = t.origin[rows["carried_out"]][0]
             eqs.append(_Equation(
                 APPLICATION_TABLE, "本年新收 + 上年结转 = 办理结果总计 + 结转下年度继续办理",
-                [(g, rows["new"], col), (g, rows["carried_in"], col)],
-                [(g, rows["results_total"], col), (g, rows["carried_out"], col)],
-                None, f"{key}列（第{g + 1}个表格第{col + 1}列）",
+                [at(rows["new"], col), at(rows["carried_in"], col)],
+                [at(rows["results_total"], col), at(rows["carried_out"], col)],
+                None, f"{key}列（第{grid + 1}个表格第{col + 1}列）",
             ))
         if "results_total" in rows and t.items:
             groups = list(dict.fromkeys(group or label for group, label, _ in t.items))
             text = " + ".join(_group_term(name) for name in groups) + " = （七）总计"
+            total = at(rows["results_total"], col)
             eqs.append(_Equation(
-                APPLICATION_TABLE, f"办理结果各项之和：{text}",
-                [(g, r, col) for _, _, r in t.items], [(g, rows["results_total"], col)],
-                (g, rows["results_total"], col), "",
+                APPLICATION_TABLE, f"办理结果各项之和：{text}", [at(r, col) for _, _, r in t.items], [total], total, "",
             ))
         for group, sub_row in t.subtotals:
-            members = [(g, r, col) for item_group, _, r in t.items if item_group == group]
+            members = [at(r, col) for item_group, _, r in t.items if item_group == group]
             if members:
+                subtotal = at(sub_row, col)
                 eqs.append(_Equation(
-                    APPLICATION_TABLE, f"{_group_term(group)}各项之和 = {group}小计",
-                    members, [(g, sub_row, col)], (g, sub_row, col), "",
+                    APPLICATION_TABLE, f"{_group_term(group)}各项之和 = {group}小计", members, [subtotal], subtotal, "",
                 ))
     # Rows: the applicant columns add up to 总计.
     cols = t.columns
     kinds = [k for k in _LEGAL_KINDS if k in cols]
+    parts = ["自然人"] if "自然人" in cols else []
+    if _SUBTOTAL in cols:
+        parts.append(_SUBTOTAL)
+    elif kinds:
+        parts.extend(kinds)
+    elif _LEGAL in cols:
+        parts.append(_LEGAL)
     for row in t.labels:
-        def at(key: str, row: int = row) -> _Key:
-            return (g, row, cols[key])
-
         if _SUBTOTAL in cols and kinds:
+            subtotal = at(row, cols[_SUBTOTAL])
             eqs.append(_Equation(APPLICATION_TABLE, " + ".join(kinds) + " = 小计",
-                                 [at(k) for k in kinds], [at(_SUBTOTAL)], at(_SUBTOTAL), ""))
-        if _TOTAL not in cols:
-            continue
-        parts = ["自然人"] if "自然人" in cols else []
-        if _SUBTOTAL in cols:
-            parts.append(_SUBTOTAL)
-        elif kinds:
-            parts.extend(kinds)
-        elif _LEGAL in cols:
-            parts.append(_LEGAL)
-        if parts:
+                                 [at(row, cols[k]) for k in kinds], [subtotal], subtotal, ""))
+        if _TOTAL in cols and parts:
+            total = at(row, cols[_TOTAL])
             eqs.append(_Equation(APPLICATION_TABLE, " + ".join(parts) + " = 总计",
-                                 [at(k) for k in parts], [at(_TOTAL)], at(_TOTAL), ""))
+                                 [at(row, cols[k]) for k in parts], [total], total, ""))
     return eqs
 
 
@@ -859,7 +887,7 @@ def check_arithmetic(grids: list[Grid], text: str = "") -> list[Disagreement]:
     values: dict[_Key, int | None] = {}
     for table in _find_application(grids):
         eqs.extend(_application_equations(table, labels))
-        values.update(((table.grid, r, c), v) for (r, c), v in table.values.items())
+        values.update((table.key(r, c), v) for (r, c), v in table.values.items())
     review_eqs, review_values = _review_equations(grids, labels)
     eqs.extend(review_eqs)
     values.update(review_values)
@@ -882,10 +910,11 @@ def carry_over(this_year: list[Grid], last_year: list[Grid]) -> list[Disagreemen
         this, last = current.value("carried_in", key), previous.value("carried_out", key)
         if this is None or last is None or this == last:
             continue
+        grid, grid_row, _ = current.key(row, col)
         out.append(Disagreement(
             APPLICATION_TABLE,
-            f"二、上年结转政府信息公开申请数量 / {key}（第{current.grid + 1}个表格第{row + 1}行第{col + 1}列）",
+            f"二、上年结转政府信息公开申请数量 / {key}（第{grid + 1}个表格第{grid_row + 1}行第{col + 1}列）",
             "本年上年结转政府信息公开申请数量 = 上年报告结转下年度继续办理",
-            this, last, grid=current.grid, row=row, col=col, stated=this, expected=last,
+            this, last, grid=grid, row=grid_row, col=col, stated=this, expected=last,
         ))
     return out

@@ -433,3 +433,42 @@ def test_every_fixture_page_is_an_annual_report_of_its_year() -> None:
         title = html_tables(page(name))[0][2][1]  # 名称 in the page's metadata table
         assert is_annual_report_title(title), name
         assert report_year(title) == int(name[-9:-5]), name
+
+
+# --- tables as extractors split them ------------------------------------------------------------
+
+
+def split_pdf_grids() -> list[list[list[str | None]]]:
+    """The PDF edition with the application table cut by a page break after （三）6."""
+    active, application, review = pdf_grids()
+    return [active, application[:13], application[13:], review]
+
+
+def test_an_application_table_split_by_a_page_break_is_read_as_one() -> None:
+    grids = split_pdf_grids()
+    assert not any("本年新收" in (cell or "") for row in grids[2] for cell in row)
+    (table,) = application_tables(grids)
+    assert len(table.items) == 21 and set(table.rows) == {"new", "carried_in", "results_total", "carried_out"}
+    assert check_arithmetic(grids) == []
+    assert carry_over(tables(COUNTY_2025), grids) == []
+
+
+def test_an_error_on_the_second_page_is_named_where_it_is() -> None:
+    grids = split_pdf_grids()
+    grids[2][-1][9] = "5"  # 四、结转下年度继续办理 总计 (the last row of page 2); its row adds up to 4
+    (d,) = check_arithmetic(grids)
+    assert (d.grid, d.row, d.col) == (2, 14, 9)
+    assert d.cell == "四、结转下年度继续办理 / 总计（第3个表格第15行第10列）"
+    assert (d.stated, d.expected) == (5, 4)
+
+
+def test_a_review_table_laid_out_with_one_row_per_group_is_checked() -> None:
+    grid = [
+        ["", "结果维持", "结果纠正", "其他结果", "尚未审结", "总计"],
+        ["行政复议", "1", "0", "0", "1", "2"],
+        ["行政诉讼（未经复议直接起诉）", "", "", "", "", ""],
+        ["行政诉讼（复议后起诉）", "1", "1", "", "", "3"],
+    ]
+    (d,) = check_arithmetic([grid])
+    assert d.table == REVIEW_TABLE and d.equation.startswith("行政诉讼·复议后起诉：")
+    assert (d.left, d.right, d.row, d.col) == (2, 3, 3, 5)
