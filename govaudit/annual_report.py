@@ -666,6 +666,13 @@ def _find_application(grids: Sequence[Grid]) -> list[ApplicationTable]:
                 continue
             table.labels[r] = label if kind else segments[-1]
             table.values.update(((r, c), number(v)) for c, v in data.items())
+        # A group row with numbers and no items under it (（六）其他处理 as one row, as the 2019 format
+        # had it) is itself an item of 办理结果, not a subtotal.
+        for group, row in list(table.subtotals):
+            if not any(item_group == group for item_group, _, _ in table.items):
+                table.subtotals.remove((group, row))
+                table.items.append((group, table.labels[row], row))
+        table.items.sort(key=lambda item: item[2])
         if table.rows:
             tables.append(table)
     return tables

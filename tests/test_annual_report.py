@@ -472,3 +472,26 @@ def test_a_review_table_laid_out_with_one_row_per_group_is_checked() -> None:
     (d,) = check_arithmetic([grid])
     assert d.table == REVIEW_TABLE and d.equation.startswith("行政诉讼·复议后起诉：")
     assert (d.left, d.right, d.row, d.col) == (2, 3, 3, 5)
+
+
+def test_a_group_reported_in_one_row_is_an_item_and_a_group_with_items_and_a_row_is_a_subtotal() -> None:
+    header = [["", "", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]]
+    rows = [
+        ["一、本年新收政府信息公开申请数量", "", "5", "", "", "", "", "", "5"],
+        ["二、上年结转政府信息公开申请数量", "", "", "", "", "", "", "", ""],
+        ["（一）予以公开", "", "2", "", "", "", "", "", "2"],
+        ["（三）不予公开", "", "1", "", "", "", "", "", "1"],  # 小计 of the two items below
+        ["（三）不予公开", "1.属于国家秘密", "", "", "", "", "", "", ""],
+        ["（三）不予公开", "5.属于三类内部事务信息", "1", "", "", "", "", "", "1"],
+        ["（六）其他处理", "", "2", "", "", "", "", "", "2"],  # one row, no items: an item itself
+        ["（七）总计", "", "5", "", "", "", "", "", "5"],
+        ["四、结转下年度继续办理", "", "", "", "", "", "", "", ""],
+    ]
+    grid = header + rows
+    (table,) = application_tables([grid])
+    assert [(group, row) for group, _, row in table.items] == [("", 3), ("不予公开", 5), ("不予公开", 6), ("其他处理", 7)]
+    assert table.subtotals == [("不予公开", 4)]
+    assert check_arithmetic([grid]) == []
+    grid[4][2] = "2"  # the 不予公开 小计 no longer matches its items
+    (d,) = check_arithmetic([grid])
+    assert d.equation == "（三）不予公开各项之和 = 不予公开小计" and (d.left, d.right) == (1, 2)
