@@ -812,7 +812,8 @@ def _review_equations(grids: Sequence[Grid], labels: _Labels) -> tuple[list[_Equ
 # --- localisation and the public checks -----------------------------------------------------------
 
 
-def _disagreements(eqs: list[_Equation], values: dict[_Key, int | None], labels: _Labels) -> list[Disagreement]:
+def _disagreements(eqs: list[_Equation], values: dict[_Key, int | None], labels: _Labels,
+                   blanks: set[_Key]) -> list[Disagreement]:
     sides = {i: s for i, e in enumerate(eqs) if (s := e.sides(values)) is not None}
     failing = {i for i, (left, right) in sides.items() if left != right}
     members: dict[_Key, list[int]] = {}
@@ -847,6 +848,7 @@ def _disagreements(eqs: list[_Equation], values: dict[_Key, int | None], labels:
             expected=None if stated is None else stated + fix,
             related=tuple(eqs[i].text for i in mine if i != primary),
         ))
+    out.extend(_unfilled_totals(eqs, values, labels, blanks, sides, failing - explained, explained))
     for i in sorted(failing - explained):
         e = eqs[i]
         if e.focus is not None:
@@ -856,6 +858,35 @@ def _disagreements(eqs: list[_Equation], values: dict[_Key, int | None], labels:
             g, _, c = e.right[-1]
             out.append(Disagreement(e.table, e.where, e.text, *sides[i], grid=g, col=c))
     out.sort(key=lambda d: (d.grid if d.grid is not None else -1, d.row if d.row is not None else -1, d.col or 0))
+    return out
+
+
+def _unfilled_totals(eqs: list[_Equation], values: dict[_Key, int | None], labels: _Labels, blanks: set[_Key],
+                     sides: dict[int, tuple[int, int]], failing: set[int], explained: set[int]) -> list[Disagreement]:
+    """Totals left blank in several rows of one column (the report did not fill its 总计 column in):
+    one disagreement for the column, with the equations the blanks alone break (a column sum
+    through them) folded into it, instead of one per row. ``explained`` is updated."""
+    groups: dict[tuple[str, str, int, int], list[tuple[int, _Key]]] = {}
+    for i in sorted(failing):
+        focus = eqs[i].focus
+        if focus is not None and eqs[i].right == [focus] and focus in blanks:
+            groups.setdefault((eqs[i].table, eqs[i].text, focus[0], focus[2]), []).append((i, focus))
+    out = []
+    for (table, text, grid, col), members in groups.items():
+        if len(members) < 2:
+            continue
+        rows = [i for i, _ in members]
+        filled = dict(values)
+        filled.update((focus, sides[i][0]) for i, focus in members)
+        folded = [j for j in sorted(failing - set(rows)) if (s := eqs[j].sides(filled)) is not None and s[0] == s[1]]
+        explained.update(rows, folded)
+        names = "、".join(labels.rows.get((grid, focus[1]), "") for _, focus in members)
+        numbers = "、".join(str(focus[1] + 1) for _, focus in members)
+        out.append(Disagreement(
+            table, f"{names} / {labels.cols.get((grid, col), '')}（空白；第{grid + 1}个表格第{numbers}行第{col + 1}列）",
+            text, sum(sides[i][0] for i in rows), sum(sides[i][1] for i in rows),
+            grid=grid, row=members[0][1][1], col=col, related=tuple(eqs[j].text for j in folded),
+        ))
     return out
 
 
@@ -898,7 +929,8 @@ def check_arithmetic(grids: list[Grid], text: str = "") -> list[Disagreement]:
     review_eqs, review_values = _review_equations(grids, labels)
     eqs.extend(review_eqs)
     values.update(review_values)
-    return _disagreements(eqs, values, labels)
+    blanks = {key for key in values if not _norm(grids[key[0]][key[1]][key[2]])}
+    return _disagreements(eqs, values, labels, blanks)
 
 
 def carry_over(this_year: list[Grid], last_year: list[Grid]) -> list[Disagreement]:

@@ -495,3 +495,19 @@ def test_a_group_reported_in_one_row_is_an_item_and_a_group_with_items_and_a_row
     grid[4][2] = "2"  # the 不予公开 小计 no longer matches its items
     (d,) = check_arithmetic([grid])
     assert d.equation == "（三）不予公开各项之和 = 不予公开小计" and (d.left, d.right) == (1, 2)
+
+
+def test_a_total_column_left_unfilled_is_one_disagreement_not_one_per_row() -> None:
+    grids = tables(COUNTY_2024)
+    application = application_grid(grids)
+    for row in application[5:26]:  # the 办理结果 items' 总计 left empty, as some reports publish them
+        row[9] = ""
+    (d,) = check_arithmetic(grids)
+    assert d.table == APPLICATION_TABLE
+    assert d.cell.startswith("（一）予以公开、（二）部分公开、2.其他法律行政法规禁止公开、")
+    assert "/ 总计（空白；" in d.cell
+    assert d.equation == "自然人 + 商业企业 + 科研机构 + 社会公益组织 + 法律服务机构 + 其他 = 总计"
+    assert (d.left, d.right) == (102, 0)
+    assert d.related == (
+        "办理结果各项之和：（一）予以公开 + （二）部分公开 + （三）不予公开 + （四）无法提供 + （五）不予处理 + （六）其他处理 = （七）总计",
+    )
