@@ -292,6 +292,7 @@ _FOOTER = re.compile(r"^(?:主办|承办|协办|版权所有|网站标识码|联
 @dataclass(frozen=True)
 class _Heading:
     line: int
+    body: int  # the line the section's text starts on (a wrapped heading takes two)
     section: int
     style: str
     ordinal: int
@@ -325,26 +326,45 @@ def _normalised_with_index(line: str) -> tuple[str, list[int]]:
     return "".join(chars), index
 
 
+def _title(title_part: str) -> tuple[int, bool, int] | None:
+    """(section, strong, length of the title) of the title a heading's text starts with."""
+    for section, (strong, weak) in enumerate(_TITLES):
+        for pattern, is_strong in ((strong, True), (weak, False)):
+            match = re.match(f"(?:{pattern}){_TITLE_END}", title_part)
+            if match:
+                return section, is_strong, match.end()
+    return None
+
+
+# A heading line this short may continue on the next line (a PDF's narrow column wraps 四、因政府信息
+# 公开工作被申请行政复议、提起行政诉讼情 / 况); the continuation is a fragment, not a paragraph.
+_WRAP_LINE, _WRAP_REST = 30, 12
+
+
 def _headings(lines: Sequence[str]) -> list[_Heading]:
     found = []
-    for n, line in enumerate(lines):
-        norm, index = _normalised_with_index(line)
+    normalised = [_normalised_with_index(line) for line in lines]
+    for n, (norm, index) in enumerate(normalised):
         numbering = _NUMBERING.match(norm)
         if not numbering:
             continue
         style, ordinal = _ordinal(numbering)
-        title_part = norm[numbering.end():]
-        for section, (strong, weak) in enumerate(_TITLES):
-            match = re.match(f"(?:{strong}){_TITLE_END}", title_part)
-            is_strong = match is not None
-            if not is_strong:
-                match = re.match(f"(?:{weak}){_TITLE_END}", title_part)
-            if match is None:
-                continue
-            end = numbering.end() + match.end()
-            rest = line[index[end]:] if end < len(index) else ""
-            found.append(_Heading(n, section, style, ordinal, is_strong, rest.lstrip("。:：.， \t")))
-            break
+        title = _title(norm[numbering.end():])
+        body, rest = n + 1, ""
+        if n + 1 < len(lines) and len(norm) <= _WRAP_LINE:
+            after, after_index = normalised[n + 1]
+            wrapped = _title(norm[numbering.end():] + after) if 0 < len(after) <= _WRAP_REST else None
+            if wrapped and numbering.end() + wrapped[2] > len(norm) and not _NUMBERING.match(after):
+                end = numbering.end() + wrapped[2] - len(norm)
+                title, body = wrapped, n + 2
+                rest = lines[n + 1][after_index[end]:] if end < len(after_index) else ""
+        if title is None:
+            continue
+        section, strong, length = title
+        if body == n + 1:
+            end = numbering.end() + length
+            rest = lines[n][index[end]:] if end < len(index) else ""
+        found.append(_Heading(n, body, section, style, ordinal, strong, rest.lstrip("。:：.， \t")))
     return found
 
 
@@ -381,9 +401,9 @@ def find_sections(text: str) -> dict[str, str | None]:
     for section, heading in chosen.items():
         end = next((line for line in starts if line > heading.line), None)
         if end is None:
-            end = next((n for n in range(heading.line + 1, len(lines)) if _FOOTER.search(_norm(lines[n]))), len(lines))
+            end = next((n for n in range(heading.body, len(lines)) if _FOOTER.search(_norm(lines[n]))), len(lines))
         body = [heading.rest] if heading.rest.strip() else []
-        body.extend(lines[heading.line + 1:end])
+        body.extend(lines[heading.body:end])
         result[SECTIONS[section]] = "\n".join(body).strip()
     return result
 
@@ -427,8 +447,10 @@ class Disagreement:
     ``left`` and ``right`` are the two sides of ``equation`` as the report fills them. When the
     cells that break several equations meet in one cell that a single correction would fix, the
     disagreement names that cell (``stated`` what the report says, ``expected`` what its equations
-    imply) and lists the other equations it breaks in ``related``; otherwise ``cell`` is the
-    equation's total (or, for a column equation, the column).
+    imply) and lists the other equations it breaks in ``related``. A total column left blank in
+    several rows is one disagreement naming those rows (``left``/``right`` summed over them). Otherwise
+    ``cell`` is the equation's total (or, for a column equation, the column). ``grid``/``row``/``col``
+    are 0-based coordinates among the grids given; ``cell`` repeats them 1-based for people.
     """
 
     table: str

@@ -511,3 +511,15 @@ def test_a_total_column_left_unfilled_is_one_disagreement_not_one_per_row() -> N
     assert d.related == (
         "办理结果各项之和：（一）予以公开 + （二）部分公开 + （三）不予公开 + （四）无法提供 + （五）不予处理 + （六）其他处理 = （七）总计",
     )
+
+
+def test_a_heading_wrapped_onto_a_second_line_in_pdf_text() -> None:
+    text = (
+        "一、总体情况\n本年度公开信息20条。\n二、主动公开政府信息情况\n表一\n三、收到和处理政府信息公开申请情况\n表二\n"
+        "四、因政府信息公开工作被申请行政复议、提起行政诉讼情\n况\n本年度未发生。\n"
+        "五、存在的主要问题及改进\n情况\n一是解读不够。\n六、其他需要报告的事项\n无。\n"
+    )
+    found = find_sections(text)
+    assert found["政府信息公开行政复议、行政诉讼情况"] == "本年度未发生。"
+    assert found["存在的主要问题及改进情况"] == "一是解读不够。"
+    assert found["其他需要报告的事项"] == "无。"
