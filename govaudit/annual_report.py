@@ -82,15 +82,15 @@ def report_year(title: str) -> int | None:
     return before[-1] if before else years[0][1]
 
 
-# Titles that mention the report without being it: the 政府网站工作年度报表, budget reports, the notices
-# that ask for reports, the format itself, and 解读/图解 pages about a report.
-_NOT_A_REPORT = ("报表", "财政", "预算", "决算", "通知", "编制", "格式", "解读", "图解", "发布会", "征集")
+# Titles that mention the report without being it: the 政府网站工作年度报表, 财政 reports (not the
+# 财政局's own report), the notices that ask for reports, the format itself, 解读/图解 pages about one.
+_NOT_A_REPORT = re.compile(r"报表|财政(?!局|厅)|通知|编制|格式|解读|图解|发布会|征集")
 
 
 def is_annual_report_title(title: str) -> bool:
     """Whether a title is a 政府信息公开工作年度报告's (年度报告, 年报, 年度 … 工作报告)."""
     text = _norm(title)
-    if "政府信息公开" not in text or any(word in text for word in _NOT_A_REPORT):
+    if "政府信息公开" not in text or _NOT_A_REPORT.search(text):
         return False
     return bool(re.search(r"年度报告|年报", text)) or ("年度" in text and "工作报告" in text)
 

@@ -81,6 +81,7 @@ def test_report_year_reads_the_year_the_report_is_about(title: str, year: int | 
         "望山县人民政府2024年政府信息公开工作年度报告",
         "望山县统计局2024年度政府信息公开工作报告",
         "石桥镇2024年政府信息公开年报",
+        "望山县财政局2024年政府信息公开工作年度报告",
     ],
 )
 def test_annual_report_titles_are_recognised(title: str) -> None:
@@ -92,6 +93,7 @@ def test_annual_report_titles_are_recognised(title: str) -> None:
     [
         "望山县人民政府2024年政府网站工作年度报表",
         "望山县2024年财政预算执行情况和2025年财政预算草案的报告",
+        "望山县2024年财政信息及政府信息公开工作年度报告（财政资金专项）",
         "关于做好2024年政府信息公开工作年度报告编制发布工作的通知",
         "国务院办公厅政府信息与政务公开办公室关于印发《中华人民共和国政府信息公开工作年度报告格式》的通知",
         "图解：望山县2024年政府信息公开工作年度报告",
