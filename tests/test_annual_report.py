@@ -525,3 +525,16 @@ def test_a_heading_wrapped_onto_a_second_line_in_pdf_text() -> None:
     assert found["政府信息公开行政复议、行政诉讼情况"] == "本年度未发生。"
     assert found["存在的主要问题及改进情况"] == "一是解读不够。"
     assert found["其他需要报告的事项"] == "无。"
+
+
+def test_a_pdf_table_with_one_flat_label_column_is_read_the_same() -> None:
+    """Some PDF editions draw the 办理结果 labels in one column: 三、本年度办理结果 （六）其他处理 3.其他."""
+    application = application_grid(tables(COUNTY_2024))
+    flat = [[" ".join(dict.fromkeys(c for c in row[:3] if c)), *row[3:]] for row in application[3:]]
+    assert flat[22][0] == "三、本年度办理结果 （六）其他处理 3.其他"
+    (table,) = application_tables([flat])
+    assert len(table.items) == 21 and not table.subtotals
+    assert check_arithmetic([flat]) == []
+    flat[22][1] = "4"  # 3.其他 自然人: the report says 3
+    (d,) = check_arithmetic([flat])
+    assert d.cell.startswith("3.其他 / 自然人") and (d.stated, d.expected) == (4, 3)
