@@ -47,9 +47,10 @@ REVIEW_TABLE = SECTIONS[3]
 # Small text helpers
 
 _DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−﹣－"), "-")
-_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
+# 二〇二五, also typed with ○, 零 or a letter O (Ｏ folds to O).
+_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_YEAR = re.compile(r"[〇○零Ｏ一二三四五六七八九]{4}(?=\s*年)")
+_CN_YEAR = re.compile(r"[〇○零O一二三四五六七八九]{4}(?=\s*年)")
 _ARABIC_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年)")
 MIN_YEAR, MAX_YEAR = 1990, 2100
 
@@ -411,7 +412,7 @@ def find_sections(text: str) -> dict[str, str | None]:
 # ---------------------------------------------------------------------------------------------
 # Similarity (雷同)
 
-_ANY_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)|[〇○零一二三四五六七八九]{4}(?=年)")
+_ANY_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)|[〇○零O一二三四五六七八九]{4}(?=年)")
 _SHINGLE = 3
 
 
