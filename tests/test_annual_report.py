@@ -111,7 +111,7 @@ def test_lookalike_titles_are_not_annual_reports(title: str) -> None:
 @pytest.mark.parametrize(
     ("cell", "value"),
     [
-        ("12", 12), ("１２", 12), ("1,234", 1234), ("１，２３４", 1234), (" 7 ", 7), ("3件", 3), ("5.00", 5),
+        ("12", 12), ("１２", 12), ("1,234", 1234), ("１，２３４", 1234), (" 7 ", 7), ("3件", 3), ("4（件）", 4), ("5.00", 5),
         ("", 0), (None, 0), ("—", 0), ("——", 0), ("-", 0), ("－", 0), ("/", 0), ("无", 0), ("\u3000", 0),
         ("见附件", None), ("12.5", None), ("约10", None),
     ],
@@ -303,7 +303,7 @@ def test_a_review_total_error_is_named_in_its_group() -> None:
     grids[2][3][14] = "2"  # 复议后起诉 总计; its four results add up to 1
     (d,) = check_arithmetic(grids)
     assert d.table == REVIEW_TABLE
-    assert "行政诉讼·复议后起诉·总计" in d.cell
+    assert d.cell == "行政诉讼·复议后起诉·总计（第3个表格第4行第15列）"
     assert d.equation == "行政诉讼·复议后起诉：结果维持 + 结果纠正 + 其他结果 + 尚未审结 = 总计"
     assert (d.left, d.right) == (1, 2)
 
@@ -539,3 +539,15 @@ def test_a_pdf_table_with_one_flat_label_column_is_read_the_same() -> None:
     flat[22][1] = "4"  # 3.其他 自然人: the report says 3
     (d,) = check_arithmetic([flat])
     assert d.cell.startswith("3.其他 / 自然人") and (d.stated, d.expected) == (4, 3)
+
+
+def test_the_spelling_qita_with_ta_is_read_as_the_formats() -> None:
+    grid = [
+        ["行政复议", "", "", "", ""],
+        ["结果维持", "结果纠正", "其它结果", "尚未审结", "合计"],
+        ["1", "0", "2", "0", "4"],
+    ]
+    (d,) = check_arithmetic([grid])
+    assert d.equation == "行政复议：结果维持 + 结果纠正 + 其他结果 + 尚未审结 = 总计" and (d.left, d.right) == (3, 4)
+    found = find_sections("一、总体情况\n正文\n六、其它需要报告的事项\n无。\n")
+    assert found["其他需要报告的事项"] == "无。"
