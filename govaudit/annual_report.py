@@ -257,7 +257,7 @@ def html_text(html: str | bytes) -> str:
 
 _NUMERALS = "一二三四五六七八九十"
 _NUMBERING = re.compile(
-    r"(?P<style>第(?P<part>[一二三四五六七八九十]+)部分"
+    r"(?:第(?P<part>[一二三四五六七八九十]+)部分"
     r"|(?P<comma>[一二三四五六七八九十]+)[、.,]"
     r"|\((?P<paren>[一二三四五六七八九十]+)\)"
     r"|(?P<digit>\d{1,2})(?:[、.,](?!\d)|\))"
