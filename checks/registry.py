@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from checks import availability, content, identity, links, metadata, updates
+from checks import availability, content, identity, interaction, links, metadata, updates
 from checks.base import CODE_PATTERN, SEVERITIES, AuditContext, Check, Finding
 from govaudit.config import SiteConfig
 from govaudit.models import CrawlRun
 
 # The family modules, in catalogue order (CHECKS.md).
-FAMILY_MODULES = (availability, updates, metadata, links, content, identity)
+FAMILY_MODULES = (availability, updates, metadata, links, interaction, content, identity)
 
 FAMILIES: dict[str, str] = {
     "AV": "可用性 (availability)",

@@ -23,6 +23,7 @@ from scrapy.utils.request import request_from_dict
 from twisted.python.failure import Failure
 
 from crawler.content import read_page
+from crawler.dates import parse_date
 from crawler.encoding import decode_body
 from crawler.items import (
     ColumnItem,
@@ -31,6 +32,7 @@ from crawler.items import (
     LinksItem,
     ListingItem,
     ListingsItem,
+    MessageItem,
     PageItem,
     ProbeItem,
 )
@@ -43,6 +45,7 @@ from crawler.listing import (
     read_data,
     read_list,
 )
+from crawler.messages import MessageFields, has_reply, merge, read_board, read_message
 from crawler.metadata import DocumentMeta, parse_metadata, redate
 from crawler.reuse import PageReading, ReadingStore
 from govaudit.config import SiteConfig, host_allowed, host_of
@@ -178,7 +181,7 @@ RESUMED_STATE = (
     "columns", "list_pages", "column_entries", "pages_read", "parsed", "requested", "probed", "truncated",
     "pages_done", "errors", "robots_blocked", "static_links", "rendered", "render_errors", "render_seconds",
     "rechecks", "recovered", "not_modified", "not_probed", "home_links", "subcolumns", "query_variants",
-    "capped_paths",
+    "capped_paths", "board_rows", "message_pages",
 )
 
 
@@ -256,6 +259,9 @@ class PortalSpider(Spider):
         self.not_probed = 0
         self.home_links: set[str] = set()
         self.subcolumns: dict[str, list[str]] = {}
+        # Message boards (interaction columns): each message's row on its board, and what its page says.
+        self.board_rows: dict[str, tuple[str, MessageFields]] = {}
+        self.message_pages: dict[str, MessageFields] = {}
         self.resumed = 0  # how many times this crawl was resumed from its job directory
         self.seconds_before = 0.0  # time and bytes of the crawl's earlier, interrupted sessions
         self.bytes_before = 0
@@ -518,6 +524,8 @@ class PortalSpider(Spider):
                                                      {link.to_url for link in link_items}))
         elif kind == "other" and reading.document is not None:
             yield self._document(reading.document, url, page.title)
+        if kind == "other" and reading.message is not None:
+            self.message_pages[url] = reading.message
         for item in follow_first:  # an async generator has no "yield from"
             yield item
 
@@ -565,6 +573,8 @@ class PortalSpider(Spider):
         page = read_list(text, base, as_of=self.as_of)
         if rendered:
             column.rendered_by_js = True
+        if column.category == "interaction":
+            yield from self._read_board(column, text, base, hops)
         if url == column.url and not page.entries and not rendered and self.render_mode(column.url) == "auto" \
                 and self.browser and _SCRIPT.search(text):
             # Its HTML lists nothing but scripts may build the list: read it as a browser shows it.
@@ -598,6 +608,35 @@ class PortalSpider(Spider):
                 request = self._discover_column(name, normalize_url(sub_url), hops + 1)
                 if request is not None:
                     yield request
+
+    def _read_board(self, column: ColumnItem, text: str, base: str, hops: int):
+        """A message board's list page: each message's row is kept and its page crawled (it is read with
+        the other pages; ``message_items`` joins the two when the crawl closes)."""
+        for row in read_board(text, base):
+            url = normalize_url(row.url)
+            if not host_allowed(url, self.site.allowed_hosts):
+                continue
+            self.board_rows.setdefault(url, (column.url, row.fields))
+            request = self._page_request(url, hops + 1, priority=2)
+            if request is not None:
+                yield request
+
+    def message_items(self) -> list[MessageItem]:
+        """The boards' messages: each row joined with its page's fields, dates read against the run."""
+        items = []
+        for url, (column_url, row) in self.board_rows.items():
+            page = self.message_pages.get(url)
+            fields = merge(row, page)
+            asked = parse_date(fields.asked_text, as_of=self.as_of)
+            replied = parse_date(fields.replied_text, as_of=self.as_of)
+            items.append(MessageItem(
+                column_url=column_url, url=url, title=(fields.title or "")[:500] or None, asked=asked,
+                asked_text=(fields.asked_text or "")[:80] or None, replied=replied,
+                replied_text=(fields.replied_text or "")[:80] or None, reply_unit=(fields.unit or "")[:200] or None,
+                status=(fields.status or "")[:80] or None, answered=has_reply(fields, replied),
+                page_read=page is not None,
+            ))
+        return items
 
     def _take_entries(self, column: ColumnItem, page_url: str, page: ListPage, hops: int):
         """A list page's (or a data answer's) entries: stored once per column, their pages crawled, and the
@@ -679,6 +718,7 @@ class PortalSpider(Spider):
             reading.links = extract_links(text, response.url)
             if kind == "other":
                 reading.document = parse_metadata(tree, as_of=self.as_of)
+                reading.message = read_message(tree)
         return text, reading, tree
 
     def _document(self, meta: DocumentMeta, url: str, title: str | None) -> DocumentItem:
