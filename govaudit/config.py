@@ -254,6 +254,8 @@ def parse_config(text: str, file: str = "sites.yml", known: dict[str, dict[str, 
         column = f", column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML{column}: {reason}")]) from None
+    except ValueError as exc:  # a date YAML reads as one but the calendar has not (2026-13-40)
+        raise ConfigError([_impossible_date(node, file, exc)]) from None
     if node is None or not isinstance(data, dict):
         raise ConfigError([ConfigProblem(file, 1, "sites", "the file must be a mapping with a 'sites' list")])
     lines, dups = _line_map(node)
@@ -292,6 +294,24 @@ def parse_config(text: str, file: str = "sites.yml", known: dict[str, dict[str, 
         raise ConfigError(problems)
     assert config is not None
     return config
+
+
+def _impossible_date(node: yaml.Node | None, file: str, exc: ValueError) -> ConfigProblem:
+    """Where a YAML date that no calendar has stands (yaml.safe_load names no line for it)."""
+    pending: list[tuple[yaml.Node, tuple]] = [(node, ())] if node is not None else []
+    while pending:
+        current, path = pending.pop(0)
+        if isinstance(current, yaml.MappingNode):
+            pending.extend((value, path + (key.value,)) for key, value in current.value)
+        elif isinstance(current, yaml.SequenceNode):
+            pending.extend((item, path + (i,)) for i, item in enumerate(current.value))
+        elif current.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.safe_load(current.value)
+            except ValueError:
+                return ConfigProblem(file, current.start_mark.line + 1, _dotted(path),
+                                     f"not a date: {current.value!r}")
+    return ConfigProblem(file, None, "", f"invalid value: {exc}")
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG, known: dict[str, dict[str, Any]] | None = None) -> Config:

@@ -94,6 +94,19 @@ EVIDENCE_LABELS = {
     "pages_lacking": "缺少元数据页面数",
     "by_tag": "按标签统计（页）",
     "by_page_kind": "按页面类型统计（页）",
+    # IN — interaction
+    "as_of": "检查日期",
+    "asked": "留言时间",
+    "replied": "答复时间",
+    "waited_days": "已等待天数",
+    "months": "答复期限（月）",
+    "message_status": "办理状态",
+    "board": "留言栏目",
+    "page_read": "已读取留言详情页",
+    "working_days_taken": "答复用时（工作日）",
+    "calendar_days": "答复用时（自然日）",
+    "working_days": "答复期限（工作日）",
+    "reply_unit": "答复单位",
 }
 
 _STAT_KEYS = {
