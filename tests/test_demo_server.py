@@ -18,7 +18,7 @@ from govaudit.config import parse_config
 from tests.conftest import ANCHOR
 
 CHECKS = {"AV01", "AV02", "AV03", "UP01", "UP02", "UP03", "UP04", "UP05",
-          "MD01", "MD02", "MD03", "MD04", "MD05", "LK01", "SC01", "SC02", "SC03", "ID01", "ID02"}
+          "MD01", "MD02", "MD03", "MD04", "MD05", "LK01", "IN01", "IN02", "SC01", "SC02", "SC03", "ID01", "ID02"}
 
 
 def fetch(url: str, method: str = "GET", form: str | None = None) -> tuple[int, dict[str, str], bytes]:
