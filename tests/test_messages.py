@@ -205,3 +205,46 @@ def test_a_database_at_0003_is_upgraded_with_the_message_table_and_keeps_its_row
     with factory() as session:
         [message] = session.query(Message).all()
         assert (message.asked, message.replied, message.answered) == (dt.date(2025, 12, 1), None, False)
+
+
+def test_a_board_found_in_the_menu_is_crawled_into_messages_and_read_the_same_from_unchanged_pages(tmp_path):
+    from govaudit.models import CrawlRun, FindingRecord, Message
+    from tests.mockserver import MockServer, Reply
+    from tests.test_crawler import crawl, page, rows, write_config
+
+    home = page('<div class="nav"><a href="/">首页</a><a href="/gzdt/">工作动态</a><a href="/tzgg/">通知公告</a>'
+                '<a href="/xx/">县长信箱</a></div>', "测试县人民政府")
+    news = page('<ul class="list"><li><a href="/gzdt/1.html">县政府召开常务会议部署重点工作</a><span>2026-06-10</span>'
+                '</li></ul>', "工作动态")
+    board = page("""<ul class="xx-list">
+        <li><a href="/xx/1.html">关于村道修缮的建议</a><span>留言时间：2026-02-10</span><span>状态：待回复</span></li>
+        <li><a href="/xx/2.html">咨询公积金提取</a><span>留言时间：2026-06-01</span><span>状态：已回复</span></li>
+        <li><a href="/xx/3.html">关于夜市噪音的投诉</a><span>留言时间：2026-01-05</span><span>状态：待回复</span></li>
+        </ul>""", "县长信箱")
+    first = page("""<table><tr><th>留言时间</th><td>2026-02-10</td></tr>
+        <tr><th>答复内容</th><td></td></tr></table>""", "关于村道修缮的建议")
+    second = page("""<table><tr><th>留言时间</th><td>2026-06-01</td><th>回复时间</th><td>2026-06-10</td></tr>
+        <tr><th>回复部门</th><td>县住房公积金中心</td></tr><tr><th>答复内容</th><td>可线上提取。</td></tr></table>""",
+                  "咨询公积金提取")
+    routes = {"/": Reply(home), "/gzdt/": Reply(news), "/tzgg/": Reply(news), "/gzdt/1.html": Reply(page("<p>正文</p>")),
+              "/xx/": Reply(board), "/xx/1.html": Reply(first), "/xx/2.html": Reply(second)}
+    with MockServer(routes) as server:
+        config = write_config(tmp_path, server)
+        found = []
+        for _ in range(2):  # the second crawl re-uses what the unchanged pages read as
+            result, factory = crawl(tmp_path, config)
+            run = result.runs[0]
+            found.append(sorted(
+                (m.url.rsplit("/", 1)[1], m.asked, m.replied, m.reply_unit, m.status, m.answered, m.page_read)
+                for m in rows(factory, Message, Message.crawl_run_id == run.id)))
+        assert found[0] == found[1] == [
+            ("1.html", dt.date(2026, 2, 10), None, None, "待回复", False, True),
+            ("2.html", dt.date(2026, 6, 1), dt.date(2026, 6, 10), "县住房公积金中心", "已回复", True, True),
+            ("3.html", dt.date(2026, 1, 5), None, None, "待回复", False, False),  # its page is 404
+        ]
+        findings = rows(factory, FindingRecord, FindingRecord.crawl_run_id == run.id,
+                        FindingRecord.check.in_(("IN01", "IN02")))
+        assert {(f.check, f.url.rsplit("/", 1)[1], f.column) for f in findings} == {
+            ("IN01", "1.html", "县长信箱"), ("IN01", "3.html", "县长信箱"), ("IN02", "2.html", "县长信箱")}
+        with factory() as session:
+            assert session.get(CrawlRun, run.id).stats["reused"] >= 2
