@@ -13,6 +13,7 @@ run's date (a reading kept from another night stays right).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -20,7 +21,8 @@ from urllib.parse import urljoin
 import lxml.etree
 import lxml.html
 
-from crawler.dates import normalize
+from crawler.dates import normalize, parse_date
+from crawler.items import MessageItem
 
 # field -> the labels that name it (spaces ignored when matching).
 FIELD_LABELS: dict[str, tuple[str, ...]] = {
@@ -371,3 +373,25 @@ def has_reply(fields: MessageFields, replied: object) -> bool:
     if fields.reply is None and fields.status:
         return says_answered(fields.status)
     return False
+
+
+def _cut(text: str | None, size: int) -> str | None:
+    return text[:size] if text else None
+
+
+def join_messages(rows: dict[str, tuple[str, MessageFields]], pages: dict[str, MessageFields],
+                  as_of: dt.date | None) -> list[MessageItem]:
+    """The messages of the boards: each board row (URL -> (board URL, fields)) with what its page says,
+    if it was read; dates read against the run's date."""
+    items = []
+    for url, (column_url, row) in rows.items():
+        page = pages.get(url)
+        fields = merge(row, page)
+        replied = parse_date(fields.replied_text, as_of=as_of)
+        items.append(MessageItem(
+            column_url=column_url, url=url, title=_cut(fields.title, 500),
+            asked=parse_date(fields.asked_text, as_of=as_of), asked_text=_cut(fields.asked_text, 80),
+            replied=replied, replied_text=_cut(fields.replied_text, 80), reply_unit=_cut(fields.unit, 200),
+            status=_cut(fields.status, 80), answered=has_reply(fields, replied), page_read=page is not None,
+        ))
+    return items

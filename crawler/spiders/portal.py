@@ -23,7 +23,6 @@ from scrapy.utils.request import request_from_dict
 from twisted.python.failure import Failure
 
 from crawler.content import read_page
-from crawler.dates import parse_date
 from crawler.encoding import decode_body
 from crawler.items import (
     ColumnItem,
@@ -45,7 +44,7 @@ from crawler.listing import (
     read_data,
     read_list,
 )
-from crawler.messages import MessageFields, has_reply, merge, read_board, read_message
+from crawler.messages import MessageFields, join_messages, read_board, read_message
 from crawler.metadata import DocumentMeta, parse_metadata, redate
 from crawler.reuse import PageReading, ReadingStore
 from govaudit.config import SiteConfig, host_allowed, host_of
@@ -622,21 +621,8 @@ class PortalSpider(Spider):
                 yield request
 
     def message_items(self) -> list[MessageItem]:
-        """The boards' messages: each row joined with its page's fields, dates read against the run."""
-        items = []
-        for url, (column_url, row) in self.board_rows.items():
-            page = self.message_pages.get(url)
-            fields = merge(row, page)
-            asked = parse_date(fields.asked_text, as_of=self.as_of)
-            replied = parse_date(fields.replied_text, as_of=self.as_of)
-            items.append(MessageItem(
-                column_url=column_url, url=url, title=(fields.title or "")[:500] or None, asked=asked,
-                asked_text=(fields.asked_text or "")[:80] or None, replied=replied,
-                replied_text=(fields.replied_text or "")[:80] or None, reply_unit=(fields.unit or "")[:200] or None,
-                status=(fields.status or "")[:80] or None, answered=has_reply(fields, replied),
-                page_read=page is not None,
-            ))
-        return items
+        """The boards' messages, each row joined with its page's fields (read at close by the pipeline)."""
+        return join_messages(self.board_rows, self.message_pages, self.as_of)
 
     def _take_entries(self, column: ColumnItem, page_url: str, page: ListPage, hops: int):
         """A list page's (or a data answer's) entries: stored once per column, their pages crawled, and the
