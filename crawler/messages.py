@@ -266,7 +266,7 @@ def _table_rows(root: lxml.html.HtmlElement, base: str) -> list[BoardRow]:
     for table in root.iter("table"):
         columns: dict[int, str] | None = None
         for tr in table.iter("tr"):
-            if tr.getparent() is not table and _nearest_table(tr) is not table:
+            if _nearest_table(tr) is not table:
                 continue  # a row of a table nested inside this one
             cells = [c for c in tr if c.tag in ("td", "th")]
             if columns is None:
