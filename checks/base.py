@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govaudit.config import SiteConfig
-from govaudit.models import Column, CrawlRun, Document, Link, Listing, Page, Probe
+from govaudit.models import Column, CrawlRun, Document, Link, Listing, Message, Page, Probe
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2}\d{2}$")
 SEVERITIES = ("veto", "major", "minor", "info")
@@ -93,6 +93,10 @@ class AuditContext:
 
     def documents(self, *where) -> list[Document]:
         return self._rows(Document, *where)
+
+    def messages(self, *where) -> list[Message]:
+        """The messages of the site's boards (interaction columns)."""
+        return self._rows(Message, *where)
 
     def links(self, *where) -> Iterator[Link]:
         stmt = select(Link).where(Link.crawl_run_id == self.run.id, *where).order_by(Link.id)

@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from checks import availability, content, identity, links, metadata, new_media, updates
+from checks import availability, content, identity, interaction, links, metadata, new_media, updates
 from checks.base import CODE_PATTERN, SEVERITIES, AuditContext, Check, Finding
 from govaudit.config import SiteConfig
 from govaudit.models import CrawlRun
 
 # The family modules, in catalogue order (CHECKS.md).
-FAMILY_MODULES = (availability, updates, metadata, links, new_media, content, identity)
+FAMILY_MODULES = (availability, updates, metadata, links, interaction, new_media, content, identity)
 
 FAMILIES: dict[str, str] = {
     "AV": "可用性 (availability)",

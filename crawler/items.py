@@ -129,3 +129,20 @@ class NewMediaAccountItem:
     latest_text: str | None = None
     posts_seen: int = 0
     closed_notice: str | None = None
+
+
+@dataclass
+class MessageItem:
+    """A message of a board (an interaction column), its list row and its page read together."""
+
+    column_url: str
+    url: str
+    title: str | None
+    asked: dt.date | None
+    asked_text: str | None
+    replied: dt.date | None
+    replied_text: str | None
+    reply_unit: str | None
+    status: str | None
+    answered: bool
+    page_read: bool

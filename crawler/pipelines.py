@@ -16,12 +16,24 @@ from crawler.items import (
     DocumentItem,
     LinksItem,
     ListingsItem,
+    MessageItem,
     NewMediaAccountItem,
     PageItem,
     ProbeItem,
 )
 from govaudit.db import open_database
-from govaudit.models import Column, CrawlRun, Document, Link, Listing, NewMediaAccount, Page, Probe, utcnow
+from govaudit.models import (
+    Column,
+    CrawlRun,
+    Document,
+    Link,
+    Listing,
+    Message,
+    NewMediaAccount,
+    Page,
+    Probe,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +143,9 @@ class AuditDatabasePipeline:
                 session.execute(insert(Column), [dict(dataclasses.asdict(c), crawl_run_id=self.run_id)
                                                  for c in columns])
             self.counts[Column.__tablename__] = len(columns)
+            messages = spider.message_items()
+            store_messages(session, self.run_id, messages)
+            self.counts[Message.__tablename__] = len(messages)
             resolve_link_status(session, self.run_id)
             settle_documents(session, self.run_id)
             run = session.get(CrawlRun, self.run_id)
@@ -138,13 +153,20 @@ class AuditDatabasePipeline:
                 stats = dict(run.stats or {})
                 rows = dict(stats.get("rows") or {}) if spider.resumed else {}
                 for table, n in self.counts.items():
-                    rows[table] = n if table == Column.__tablename__ else rows.get(table, 0) + n
+                    rows[table] = n if table in (Column.__tablename__, Message.__tablename__) else rows.get(table, 0) + n
                 stats.update(spider.crawl_stats())
                 stats["rows"] = rows
                 stats["close_reason"] = reason
                 run.stats = stats
                 if reason == "finished" and run.status == "running":
                     run.status = "crawled"
+
+
+def store_messages(session: Session, run_id: int, messages: list[MessageItem]) -> None:
+    """The boards' messages as the spider knows them at close (a resumed crawl knows them all again)."""
+    session.execute(delete(Message).where(Message.crawl_run_id == run_id))
+    if messages:
+        session.execute(insert(Message), [dict(dataclasses.asdict(m), crawl_run_id=run_id) for m in messages])
 
 
 def resolve_link_status(session: Session, run_id: int) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.listing import FoundLink
+from crawler.messages import MessageFields
 from crawler.metadata import DocumentMeta
 
 KEEP_DAYS = 30  # a reading no crawl has used for this long is dropped
@@ -30,7 +31,7 @@ def _reader_version() -> str:
     """A hash of the modules a reading comes from: a changed reader must not be served old readings."""
     here = Path(__file__).parent
     digest = hashlib.sha1()
-    for name in ("content.py", "dates.py", "encoding.py", "listing.py", "metadata.py", "reuse.py",
+    for name in ("content.py", "dates.py", "encoding.py", "listing.py", "messages.py", "metadata.py", "reuse.py",
                  "spiders/portal.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]
@@ -51,6 +52,7 @@ class PageReading:
     footer: dict[str, Any] | None = None
     links: list[FoundLink] | None = None  # None: the page was not read (unparsable, moved, off the site)
     document: DocumentMeta | None = None
+    message: MessageFields | None = None  # a board message's fields (crawler.messages)
 
 
 class ReadingStore:

@@ -17,6 +17,8 @@ time so that the portal is always "current" relative to an anchor date:
 - ``{{d:-3}}`` the anchor minus 3 days as 2024-06-25; ``{{d:-3:FMT}}`` with FMT one of ``slash``
   (2024/6/25), ``cn`` (2024年6月25日), ``cn0`` (2024年06月25日), ``dot`` (2024.06.25), ``md`` (06-25),
   ``y`` (its year), ``ym`` (202406) and ``ymd`` (20240625), as TRS writes them in article URLs;
+- ``{{d:-20fri}}`` the Friday on or before the anchor minus 20 days, ``{{d:-20fri+6}}`` the Thursday after
+  it (dates a fixed number of weekdays apart, whatever the anchor's weekday);
 - ``{{y:-1}}`` the anchor's year minus one;
 - ``{{ts:-3}}`` the anchor minus 3 days, 10:00 China time, as Unix epoch seconds (platforms' script data);
 - ``{{host:ROLE}}`` another server's ``127.0.0.1:PORT``;
@@ -75,6 +77,9 @@ _DATE_FORMATS = {
     "ymd": lambda d: f"{d.year}{d.month:02d}{d.day:02d}",
 }
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_OFFSET = re.compile(rf"(?P<days>[+-]?\d+)(?:(?P<weekday>{'|'.join(_WEEKDAYS)})(?P<shift>[+-]\d+)?)?")
+
 
 def today_in_china() -> dt.date:
     return dt.datetime.now(CHINA).date()
@@ -116,10 +121,22 @@ class PageRenderer:
                 offset, _, fmt = arg.partition(":")
                 if fmt not in _DATE_FORMATS:
                     raise ValueError(f"unknown date format {fmt!r} in {match.group(0)}")
-                return _DATE_FORMATS[fmt](self.anchor + dt.timedelta(days=int(offset)))
+                return _DATE_FORMATS[fmt](self.day(offset))
             raise ValueError(f"unknown placeholder {match.group(0)}")
 
         return _PLACEHOLDER.sub(fill, text)
+
+    def day(self, offset: str) -> dt.date:
+        """``-20`` the anchor minus 20 days; ``-20fri`` the Friday on or before it, ``-20fri+6`` six days
+        after that Friday (a message and its reply a fixed number of weekdays apart on any anchor)."""
+        match = _DAY_OFFSET.fullmatch(offset)
+        if match is None:
+            raise ValueError(f"bad date offset {offset!r}")
+        day = self.anchor + dt.timedelta(days=int(match["days"]))
+        if match["weekday"]:
+            day -= dt.timedelta(days=(day.weekday() - _WEEKDAYS.index(match["weekday"])) % 7)
+            day += dt.timedelta(days=int(match["shift"] or 0))
+        return day
 
     def records(self, role: str, column: str, first: int = 1, last: int | None = None) -> list[str]:
         """Records ``first``..``last`` (1-based, inclusive) of a JCMS column, rendered; [] for an unknown column."""

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from govaudit.workdays import WorkCalendar
+
 CATEGORIES = ("news", "notice", "policy", "personnel", "plan", "report", "interaction", "service", "other")
 Category = Literal["news", "notice", "policy", "personnel", "plan", "report", "interaction", "service", "other"]
 Render = Literal["static", "js", "auto"]
@@ -101,6 +103,24 @@ class Waiver(_Strict):
     until: dt.date
 
 
+class CalendarConfig(_Strict):
+    """Working days for deadlines counted in 工作日 (IN02): statutory holidays and 调休 workdays added to
+    the bundled ones (govaudit.workdays), or instead of them with ``bundled: false``."""
+
+    holidays: list[dt.date] = Field(default_factory=list, description="days off besides weekends (放假)")
+    workdays: list[dt.date] = Field(default_factory=list, description="weekend days worked (调休上班)")
+    bundled: bool = Field(True, description="include the State Council holiday notices bundled with govaudit")
+
+    def merged(self, local: CalendarConfig) -> CalendarConfig:
+        """This (the file's) calendar with a site's own dates added; the site's ``bundled`` wins when set."""
+        bundled = local.bundled if "bundled" in local.model_fields_set else self.bundled
+        return CalendarConfig(holidays=sorted({*self.holidays, *local.holidays}),
+                              workdays=sorted({*self.workdays, *local.workdays}), bundled=bundled)
+
+    def work_calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.holidays, self.workdays, bundled=self.bundled)
+
+
 class SiteConfig(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9-]+$", max_length=64)
     name: str = Field(min_length=1)
@@ -117,6 +137,8 @@ class SiteConfig(_Strict):
     new_media: list[NewMediaConfig] = Field(default_factory=list)
     thresholds: Thresholds = Field(default_factory=dict)
     waivers: list[Waiver] = Field(default_factory=list)
+    # The site's own holidays and 调休 workdays; after loading, the file's ``calendar`` merged in.
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
 
     _url = field_validator("url")(_http_url)
     _codes = field_validator("thresholds")(_check_threshold_codes)
@@ -157,6 +179,13 @@ class Config(_Strict):
     sites: list[SiteConfig] = Field(min_length=1)
     rectification: RectificationConfig = Field(default_factory=RectificationConfig)
     crawler: CrawlerConfig = Field(default_factory=CrawlerConfig)
+    calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+
+    @model_validator(mode="after")
+    def _site_calendars(self) -> Config:
+        for site in self.sites:
+            object.__setattr__(site, "calendar", self.calendar.merged(site.calendar))
+        return self
 
     def site(self, site_id: str) -> SiteConfig:
         for site in self.sites:
@@ -236,6 +265,8 @@ def parse_config(text: str, file: str = "sites.yml", known: dict[str, dict[str, 
         column = f", column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML{column}: {reason}")]) from None
+    except ValueError as exc:  # a date YAML reads as one but the calendar has not (2026-13-40)
+        raise ConfigError([_impossible_date(node, file, exc)]) from None
     if node is None or not isinstance(data, dict):
         raise ConfigError([ConfigProblem(file, 1, "sites", "the file must be a mapping with a 'sites' list")])
     lines, dups = _line_map(node)
@@ -274,6 +305,24 @@ def parse_config(text: str, file: str = "sites.yml", known: dict[str, dict[str, 
         raise ConfigError(problems)
     assert config is not None
     return config
+
+
+def _impossible_date(node: yaml.Node | None, file: str, exc: ValueError) -> ConfigProblem:
+    """Where a YAML date that no calendar has stands (yaml.safe_load names no line for it)."""
+    pending: list[tuple[yaml.Node, tuple]] = [(node, ())] if node is not None else []
+    while pending:
+        current, path = pending.pop(0)
+        if isinstance(current, yaml.MappingNode):
+            pending.extend((value, path + (key.value,)) for key, value in current.value)
+        elif isinstance(current, yaml.SequenceNode):
+            pending.extend((item, path + (i,)) for i, item in enumerate(current.value))
+        elif current.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                yaml.safe_load(current.value)
+            except ValueError:
+                return ConfigProblem(file, current.start_mark.line + 1, _dotted(path),
+                                     f"not a date: {current.value!r}")
+    return ConfigProblem(file, None, "", f"invalid value: {exc}")
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG, known: dict[str, dict[str, Any]] | None = None) -> Config:

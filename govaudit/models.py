@@ -320,3 +320,25 @@ class NewMediaAccount(Base):
     posts_seen: Mapped[int] = mapped_column(Integer, default=0)
     closed_notice: Mapped[str | None] = mapped_column(Text)  # the 已注销/已迁移 sentence, or 暂无内容
     fetched_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Message(Base):
+    """A message of a board (领导信箱, 在线咨询, 留言选登): when it was asked, whether and when it was
+    answered, as the board's list and the message's own page show it."""
+
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("crawl_run_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"), index=True)
+    column_url: Mapped[str] = mapped_column(Text)  # the board (an interaction column)
+    url: Mapped[str] = mapped_column(Text)  # the message's detail page
+    title: Mapped[str | None] = mapped_column(Text)
+    asked: Mapped[dt.date | None] = mapped_column(Date)  # 留言时间
+    asked_text: Mapped[str | None] = mapped_column(String(80))
+    replied: Mapped[dt.date | None] = mapped_column(Date)  # 答复时间; None: none written
+    replied_text: Mapped[str | None] = mapped_column(String(80))
+    reply_unit: Mapped[str | None] = mapped_column(String(200))  # 答复单位
+    status: Mapped[str | None] = mapped_column(String(80))  # 状态 / 办理状态 as written
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    page_read: Mapped[bool] = mapped_column(Boolean, default=False)  # its detail page was read

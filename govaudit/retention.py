@@ -15,6 +15,7 @@ from govaudit.models import (
     Document,
     Link,
     Listing,
+    Message,
     NewMediaAccount,
     Page,
     Probe,
@@ -23,7 +24,7 @@ from govaudit.models import (
 )
 
 # What a crawl stored; findings, runs and their stats stay, so trends and lifecycles survive pruning.
-CRAWL_TABLES = (Link, Listing, Document, Probe, Column, Screenshot, NewMediaAccount, Page)
+CRAWL_TABLES = (Link, Listing, Message, Document, Probe, Column, Screenshot, NewMediaAccount, Page)
 # AV01 reads the last 7 days of availability probes: never prune closer than that.
 PROBE_DAYS_KEPT = 8
 

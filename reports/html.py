@@ -102,6 +102,18 @@ EVIDENCE_LABELS = {
     "posts_seen": "读到的发布日期数",
     "newest_text": "最近一条的日期原文",
     "notice": "页面提示",
+    # IN — interaction
+    "asked": "留言时间",
+    "replied": "答复时间",
+    "waited_days": "已等待天数",
+    "months": "答复期限（月）",
+    "message_status": "办理状态",
+    "board": "留言栏目",
+    "page_read": "已读取留言详情页",
+    "working_days_taken": "答复用时（工作日）",
+    "calendar_days": "答复用时（自然日）",
+    "working_days": "答复期限（工作日）",
+    "reply_unit": "答复单位",
 }
 
 _STAT_KEYS = {

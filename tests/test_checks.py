@@ -9,6 +9,8 @@ A case describes only what matters to it; everything else has a default (see ``b
     columns: [{name: 通知公告, url: /tzgg/, category: notice, dates: [2025-06-01, null]}]
     pages, listings, documents, links, probes: rows of those tables (relative URLs are on the site);
                                       # a page's text/meta/footer, a link's hidden reason
+    messages: [{url: /hdjl/1.html, column: /hdjl/, asked: 2025-06-02, replied: 2025-06-04, status: 已回复}]
+                                      # board messages; answered defaults to "has a reply date"
     availability_probes: [{at: 2025-06-29T10:00:00+08:00, ok: false, error: timeout, repeat: 20, every: 30}]
                                       # the site's probe history; repeat: that many, `every` minutes apart
     accounts: [{name: 示范发布, platform: wechat, url: "http://mp.test/a", status: ok, latest_post: 2025-06-28}]
@@ -47,6 +49,7 @@ from govaudit.models import (
     Document,
     Link,
     Listing,
+    Message,
     NewMediaAccount,
     Page,
     Probe,
@@ -159,6 +162,13 @@ def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteCon
                 latest_text=a.get("latest_text"), posts_seen=a.get("posts_seen", 10 if a.get("latest_post") else 0),
                 closed_notice=a.get("closed_notice"),
             ))
+    for m in case.get("messages", []):
+        rows.append(Message(
+            column_url=_url(m.get("column", "/hdjl/")), url=_url(m["url"]), title=m.get("title"),
+            asked=m.get("asked"), replied=m.get("replied"), reply_unit=m.get("reply_unit"),
+            status=m.get("status"), answered=m.get("answered", m.get("replied") is not None),
+            page_read=m.get("page_read", True),
+        ))
     for row in rows:
         row.crawl_run_id = run.id
     session.add_all(rows)

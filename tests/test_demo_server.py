@@ -18,7 +18,8 @@ from govaudit.config import parse_config
 from tests.conftest import ANCHOR
 
 CHECKS = {"AV01", "AV02", "AV03", "UP01", "UP02", "UP03", "UP04", "UP05",
-          "MD01", "MD02", "MD03", "MD04", "MD05", "LK01", "NM01", "NM02", "SC01", "SC02", "SC03", "ID01", "ID02"}
+          "MD01", "MD02", "MD03", "MD04", "MD05", "LK01", "IN01", "IN02", "NM01", "NM02",
+          "SC01", "SC02", "SC03", "ID01", "ID02"}
 
 
 def fetch(url: str, method: str = "GET", form: str | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -445,3 +446,16 @@ def test_browser_shows_the_script_built_lists(demo_portal, chromium):
             assert items("jcms", "/col/col1204/index.html", '[id="5204"] ul.list li') == []
         finally:
             browser.close()
+
+
+def test_a_date_offset_can_snap_to_a_weekday_so_that_weekday_spans_hold_on_any_anchor():
+    from demo.server import PageRenderer
+
+    for anchor in (dt.date(2026, 6, 15), dt.date(2026, 6, 20), dt.date(2026, 12, 2)):
+        renderer = PageRenderer(anchor, {})
+        friday = renderer.day("-20fri")
+        assert friday.weekday() == 4 and 0 <= (anchor - dt.timedelta(days=20) - friday).days < 7
+        assert renderer.day("-20fri+6") == friday + dt.timedelta(days=6)
+    assert PageRenderer(dt.date(2026, 6, 15), {}).render("main", "{{d:-20fri:cn}}") == "2026年5月22日"
+    with pytest.raises(ValueError, match="bad date offset"):
+        PageRenderer(dt.date(2026, 6, 15), {}).day("-20friday")

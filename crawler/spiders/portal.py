@@ -31,6 +31,7 @@ from crawler.items import (
     LinksItem,
     ListingItem,
     ListingsItem,
+    MessageItem,
     NewMediaAccountItem,
     PageItem,
     ProbeItem,
@@ -44,6 +45,7 @@ from crawler.listing import (
     read_data,
     read_list,
 )
+from crawler.messages import MessageFields, join_messages, read_board, read_message
 from crawler.metadata import DocumentMeta, parse_metadata, redate
 from crawler.new_media import read_account_page
 from crawler.reuse import PageReading, ReadingStore
@@ -180,7 +182,7 @@ RESUMED_STATE = (
     "columns", "list_pages", "column_entries", "pages_read", "parsed", "requested", "probed", "truncated",
     "pages_done", "errors", "robots_blocked", "static_links", "rendered", "render_errors", "render_seconds",
     "rechecks", "recovered", "not_modified", "not_probed", "home_links", "subcolumns", "query_variants",
-    "capped_paths", "accounts_requested",
+    "capped_paths", "accounts_requested", "board_rows", "message_pages",
 )
 
 
@@ -258,6 +260,9 @@ class PortalSpider(Spider):
         self.not_probed = 0
         self.home_links: set[str] = set()
         self.subcolumns: dict[str, list[str]] = {}
+        # Message boards (interaction columns): each message's row on its board, and what its page says.
+        self.board_rows: dict[str, tuple[str, MessageFields]] = {}
+        self.message_pages: dict[str, MessageFields] = {}
         self.resumed = 0  # how many times this crawl was resumed from its job directory
         self.seconds_before = 0.0  # time and bytes of the crawl's earlier, interrupted sessions
         self.bytes_before = 0
@@ -523,6 +528,8 @@ class PortalSpider(Spider):
                                                      {link.to_url for link in link_items}))
         elif kind == "other" and reading.document is not None:
             yield self._document(reading.document, url, page.title)
+        if kind == "other" and reading.message is not None:
+            self.message_pages[url] = reading.message
         for item in follow_first:  # an async generator has no "yield from"
             yield item
 
@@ -570,6 +577,8 @@ class PortalSpider(Spider):
         page = read_list(text, base, as_of=self.as_of)
         if rendered:
             column.rendered_by_js = True
+        if column.category == "interaction":
+            yield from self._read_board(column, text, base, hops)
         if url == column.url and not page.entries and not rendered and self.render_mode(column.url) == "auto" \
                 and self.browser and _SCRIPT.search(text):
             # Its HTML lists nothing but scripts may build the list: read it as a browser shows it.
@@ -603,6 +612,22 @@ class PortalSpider(Spider):
                 request = self._discover_column(name, normalize_url(sub_url), hops + 1)
                 if request is not None:
                     yield request
+
+    def _read_board(self, column: ColumnItem, text: str, base: str, hops: int):
+        """A message board's list page: each message's row is kept and its page crawled (it is read with
+        the other pages; ``message_items`` joins the two when the crawl closes)."""
+        for row in read_board(text, base):
+            url = normalize_url(row.url)
+            if not host_allowed(url, self.site.allowed_hosts):
+                continue
+            self.board_rows.setdefault(url, (column.url, row.fields))
+            request = self._page_request(url, hops + 1, priority=2)
+            if request is not None:
+                yield request
+
+    def message_items(self) -> list[MessageItem]:
+        """The boards' messages, each row joined with its page's fields (read at close by the pipeline)."""
+        return join_messages(self.board_rows, self.message_pages, self.as_of)
 
     def _take_entries(self, column: ColumnItem, page_url: str, page: ListPage, hops: int):
         """A list page's (or a data answer's) entries: stored once per column, their pages crawled, and the
@@ -684,6 +709,7 @@ class PortalSpider(Spider):
             reading.links = extract_links(text, response.url)
             if kind == "other":
                 reading.document = parse_metadata(tree, as_of=self.as_of)
+                reading.message = read_message(tree)
         return text, reading, tree
 
     def _document(self, meta: DocumentMeta, url: str, title: str | None) -> DocumentItem:
