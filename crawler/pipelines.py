@@ -11,7 +11,9 @@ from scrapy import signals
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.annual_reports import settle_reports
 from crawler.items import (
+    AnnualReportItem,
     ColumnItem,
     DocumentItem,
     LinksItem,
@@ -20,7 +22,7 @@ from crawler.items import (
     ProbeItem,
 )
 from govaudit.db import open_database
-from govaudit.models import Column, CrawlRun, Document, Link, Listing, Page, Probe, utcnow
+from govaudit.models import AnnualReport, Column, CrawlRun, Document, Link, Listing, Page, Probe, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class AuditDatabasePipeline:
         self.buffers: dict[type, list[dict[str, Any]]] = {}
         self.page_urls: set[str] = set()
         self.probe_urls: set[str] = set()
+        self.report_urls: set[str] = set()
         # Rows fetched again (a column found late, a failure checked a second time): updated, not added.
         self.updates: list[tuple[type, dict[str, Any]]] = []
         self.last_flush = time.monotonic()
@@ -58,7 +61,8 @@ class AuditDatabasePipeline:
         self.factory = open_database(self.db_url)
         # A resumed crawl writes into the run it interrupted: pages stored then are updated, not added.
         with self.factory() as session:
-            for model, seen in ((Page, self.page_urls), (Probe, self.probe_urls)):
+            for model, seen in ((Page, self.page_urls), (Probe, self.probe_urls),
+                                (AnnualReport, self.report_urls)):
                 seen.update(session.scalars(select(model.url).where(model.crawl_run_id == self.run_id)))
 
     def _add(self, model: type, row: dict[str, Any]) -> None:
@@ -67,10 +71,12 @@ class AuditDatabasePipeline:
         self.counts[model.__tablename__] = self.counts.get(model.__tablename__, 0) + 1
 
     def process_item(self, item: Any, spider=None) -> Any:
-        if isinstance(item, PageItem | ProbeItem):
-            model, seen = (Page, self.page_urls) if isinstance(item, PageItem) else (Probe, self.probe_urls)
+        if isinstance(item, PageItem | ProbeItem | AnnualReportItem):
+            model, seen = {PageItem: (Page, self.page_urls), ProbeItem: (Probe, self.probe_urls),
+                           AnnualReportItem: (AnnualReport, self.report_urls)}[type(item)]
             row = dataclasses.asdict(item)
-            row["fetched_at"] = utcnow()
+            if not isinstance(item, AnnualReportItem):
+                row["fetched_at"] = utcnow()
             if item.url in seen:
                 self.updates.append((model, row))
             else:
@@ -100,7 +106,7 @@ class AuditDatabasePipeline:
         try:
             with self.factory.begin() as session:
                 # Pages first: other rows are looked up by page URL after the crawl.
-                for model in (Page, Probe, Document, Listing, Link, Column):
+                for model in (Page, Probe, Document, Listing, Link, Column, AnnualReport):
                     rows = buffers.get(model)
                     if rows:
                         session.execute(insert(model), rows)
@@ -129,6 +135,7 @@ class AuditDatabasePipeline:
             self.counts[Column.__tablename__] = len(columns)
             resolve_link_status(session, self.run_id)
             settle_documents(session, self.run_id)
+            settle_reports(session, self.run_id)
             run = session.get(CrawlRun, self.run_id)
             if run is not None:
                 stats = dict(run.stats or {})
