@@ -27,6 +27,10 @@ TABLES_MAX = 60
 # A PDF whose pages yield fewer characters than this (after whitespace) has no text layer: a scan.
 SCANNED_MIN_CHARS = 20
 SCANNED = "扫描件，无文字层"
+# A table ending below this share of its page's height, and one starting above that share of the next
+# page's, with the same number of columns, are one table cut by the page break.
+CONTINUED_BOTTOM = 0.8
+CONTINUED_TOP = 0.2
 FORMATS = ("pdf", "doc", "docx", "xls", "xlsx")
 
 Grid = list[list[str]]
@@ -145,11 +149,24 @@ def _read_pdf(body: bytes) -> Extracted:
 
     texts: list[str] = []
     tables: list[Grid] = []
+    # Whether the last table read ran to the bottom of its page: a table of the same width at the top of
+    # the next page is its continuation (a page break cuts the application table in two).
+    runs_on = False
     with pdfplumber.open(io.BytesIO(body)) as pdf:
         for page in pdf.pages:
             texts.append(page.extract_text() or "")
-            for table in page.extract_tables():
-                tables.append(_fill_spans(table))
+            found = page.find_tables()
+            for i, table in enumerate(found):
+                grid = _fill_spans(table.extract())
+                top, bottom = table.bbox[1], table.bbox[3]
+                if (i == 0 and runs_on and tables and grid and len(grid[0]) == len(tables[-1][0])
+                        and top < page.height * CONTINUED_TOP):
+                    tables[-1].extend(grid)
+                else:
+                    tables.append(grid)
+                runs_on = bottom > page.height * CONTINUED_BOTTOM
+            if not found:
+                runs_on = False
             page.flush_cache()
     text = "\n".join(texts).strip()
     if len("".join(text.split())) < SCANNED_MIN_CHARS:

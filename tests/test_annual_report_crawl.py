@@ -8,8 +8,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from crawler.attachments import SCANNED, attachment_format, extract
 from crawler.annual_reports import report_kind, report_year
+from crawler.attachments import SCANNED, attachment_format, extract
 from govaudit.models import AnnualReport, CrawlRun
 from tests.mockserver import MockServer, Reply
 from tests.report_files import docx_report, pdf_report, scanned_pdf, xlsx_report
