@@ -167,3 +167,39 @@ def test_a_database_of_revision_0003_is_upgraded_with_its_rows_and_gets_the_repo
     with factory() as session:
         [stored] = session.scalars(select(AnnualReport)).all()
         assert (stored.readable, stored.error, stored.tables) == (False, SCANNED, [])
+
+
+def test_the_html_report_lists_the_reports_found_and_ar_evidence_by_name(tmp_path):
+    import re
+
+    from checks.base import Finding
+    from govaudit.db import open_database
+    from govaudit.findings import record_findings, select_runs
+    from govaudit.models import AuditRun, Site
+    from reports.html import render_report
+
+    factory = open_database(f"sqlite:///{tmp_path}/audit.db")
+    with factory.begin() as session:
+        session.add(Site(id="s", name="测试局", url="http://s.test/", unit="办公室"))
+        audit = AuditRun(as_of=dt.date(2026, 6, 15), status="completed")
+        run = CrawlRun(audit_run=audit, site_id="s", as_of=dt.date(2026, 6, 15), status="completed")
+        session.add_all([audit, run])
+        session.flush()
+        session.add_all([
+            AnnualReport(crawl_run_id=run.id, url="http://s.test/ndbg/2025.pdf", title="测试局2025年政府信息公开工作年度报告",
+                         year=2025, kind="information", format="pdf", published=dt.date(2026, 2, 5), readable=False,
+                         error=SCANNED, tables=[]),
+            AnnualReport(crawl_run_id=run.id, url="http://s.test/wzbb.xlsx", title="政府网站工作年度报表（2025年度）",
+                         year=2025, kind="website", format="xlsx", readable=True, text="报表", tables=[[["a"]]]),
+        ])
+        record_findings(session, run, [Finding(
+            check="AR03", severity="minor", url="http://s.test/ndbg/2025.html", message="表格数据不一致", unit="办公室",
+            evidence={"table": "收到和处理政府信息公开申请情况", "cell": "自然人列", "equation": "本年新收 + 上年结转 = …",
+                      "left": 8, "right": 7})])
+    with factory() as session:
+        page = render_report(session, select_runs(session), tmp_path / "out").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "发现的年度报告" in text
+    assert "2025 政府信息公开工作年度报告 测试局2025年政府信息公开工作年度报告 http://s.test/ndbg/2025.pdf pdf 2026-02-05 无法读取：扫描件，无文字层" in text
+    assert "政府网站工作年度报表 政府网站工作年度报表（2025年度） http://s.test/wzbb.xlsx xlsx — 可读取（1 个表格）" in text
+    assert "勾稽关系" in text and "等式左边" in text and "等式右边" in text
