@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,40 +23,32 @@ from sqlalchemy.orm import Session
 from crawler.attachments import ATTACHMENT_MAX_BYTES, attachment_format, extract, suffix_format
 from crawler.items import AnnualReportItem
 
-_DIGITS = str.maketrans("〇零○Ｏ一二三四五六七八九０１２３４５６７８９", "0000123456789" "0123456789")
-_YEAR = re.compile(r"((?:19|20)\d{2}|[〇零○Ｏ一二三四五六七八九]{4}|[０-９]{4})\s*年?度?")
-_INFORMATION = re.compile(r"政府信息公开(?:工作)?年度报告|信息公开工作年度报告|政务公开工作年度报告")
 _WEBSITE = re.compile(r"网站.{0,16}?年度(?:工作)?报表")
-_NOT_A_REPORT = re.compile(r"财政|预算|决算|统计公报|通知|关于(?:印发|报送|做好|开展)")
-
-
-def _year_of(title: str) -> int | None:
-    for match in _YEAR.finditer(title):
-        digits = match.group(1).translate(_DIGITS)
-        if digits.isdigit():
-            year = int(digits)
-            if 1990 <= year <= 2100:
-                return year
-    return None
+_NOT_WEBSITE_REPORT = re.compile(r"通知|关于(?:印发|报送|做好|开展)")
 
 
 def report_kind(title: str | None) -> str | None:
     """``information`` / ``website`` for a report's title, None for anything else (a notice about
-    reports, a 财政 report, a page without a year)."""
+    reports, a 财政 report, a title without a year: a column's name). The 政府信息公开工作年度报告 pattern
+    and the year are govaudit.annual_report's."""
+    from govaudit.annual_report import is_annual_report_title
+
     if not title:
         return None
     title = " ".join(title.split())
-    if _NOT_A_REPORT.search(title) or _year_of(title) is None:
+    if report_year(title) is None:
         return None
-    if _INFORMATION.search(title):
+    if is_annual_report_title(title):
         return "information"
-    if _WEBSITE.search(title):
+    if _WEBSITE.search(title) and not _NOT_WEBSITE_REPORT.search(title):
         return "website"
     return None
 
 
 def report_year(title: str | None) -> int | None:
-    return _year_of(title) if title else None
+    from govaudit.annual_report import report_year as year_of
+
+    return year_of(title) if title else None
 
 
 @dataclass
@@ -78,8 +69,8 @@ class ReportFinder:
         self.attachments: dict[str, Marked] = {}
         self.stored: set[str] = set()
 
-    def on_page(self, url: str, title: str | None, html: str, links, published: dt.date | None,
-                in_report_column: bool) -> tuple[list[AnnualReportItem], list[str]]:
+    def on_page(self, url: str, title: str | None, html: str, links,
+                published: dt.date | None) -> tuple[list[AnnualReportItem], list[str]]:
         """An HTML page that was read: the report row of the page itself when its title is a report's,
         and the attachments to fetch (a report page's, or a link whose text names a report)."""
         from govaudit.annual_report import html_tables
@@ -162,11 +153,6 @@ def _visible_text(html: str) -> str:
     text = (body if body is not None else tree).text_content()
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
-
-
-def host_path(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.netloc}{parts.path}"
 
 
 def settle_reports(session: Session, run_id: int) -> None:

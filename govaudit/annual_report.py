@@ -47,9 +47,10 @@ REVIEW_TABLE = SECTIONS[3]
 # Small text helpers
 
 _DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−﹣－"), "-")
-_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
+# 二〇二五, also typed with ○, 零 or a letter O (Ｏ folds to O).
+_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_YEAR = re.compile(r"[〇○零Ｏ一二三四五六七八九]{4}(?=\s*年)")
+_CN_YEAR = re.compile(r"[〇○零O一二三四五六七八九]{4}(?=\s*年)")
 _ARABIC_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=\s*年)")
 MIN_YEAR, MAX_YEAR = 1990, 2100
 
@@ -82,15 +83,15 @@ def report_year(title: str) -> int | None:
     return before[-1] if before else years[0][1]
 
 
-# Titles that mention the report without being it: the 政府网站工作年度报表, budget reports, the notices
-# that ask for reports, the format itself, and 解读/图解 pages about a report.
-_NOT_A_REPORT = ("报表", "财政", "预算", "决算", "通知", "编制", "格式", "解读", "图解", "发布会", "征集")
+# Titles that mention the report without being it: the 政府网站工作年度报表, 财政 reports (not the
+# 财政局's own report), the notices that ask for reports, the format itself, 解读/图解 pages about one.
+_NOT_A_REPORT = re.compile(r"报表|财政(?!局|厅)|通知|编制|格式|解读|图解|发布会|征集")
 
 
 def is_annual_report_title(title: str) -> bool:
     """Whether a title is a 政府信息公开工作年度报告's (年度报告, 年报, 年度 … 工作报告)."""
     text = _norm(title)
-    if "政府信息公开" not in text or any(word in text for word in _NOT_A_REPORT):
+    if "政府信息公开" not in text or _NOT_A_REPORT.search(text):
         return False
     return bool(re.search(r"年度报告|年报", text)) or ("年度" in text and "工作报告" in text)
 
@@ -124,6 +125,11 @@ _MAX_COLSPAN = 1000  # the HTML limit
 
 
 def _parse_html(html: str | bytes) -> lxml.html.HtmlElement | None:
+    if isinstance(html, bytes):
+        try:
+            html = html.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # GBK and the like: lxml follows the page's <meta charset>
     if isinstance(html, str):
         # lxml refuses a str that still carries an XML encoding declaration.
         html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
@@ -287,6 +293,7 @@ _FOOTER = re.compile(r"^(?:主办|承办|协办|版权所有|网站标识码|联
 @dataclass(frozen=True)
 class _Heading:
     line: int
+    body: int  # the line the section's text starts on (a wrapped heading takes two)
     section: int
     style: str
     ordinal: int
@@ -320,26 +327,45 @@ def _normalised_with_index(line: str) -> tuple[str, list[int]]:
     return "".join(chars), index
 
 
+def _title(title_part: str) -> tuple[int, bool, int] | None:
+    """(section, strong, length of the title) of the title a heading's text starts with."""
+    for section, (strong, weak) in enumerate(_TITLES):
+        for pattern, is_strong in ((strong, True), (weak, False)):
+            match = re.match(f"(?:{pattern}){_TITLE_END}", title_part)
+            if match:
+                return section, is_strong, match.end()
+    return None
+
+
+# A heading line this short may continue on the next line (a PDF's narrow column wraps 四、因政府信息
+# 公开工作被申请行政复议、提起行政诉讼情 / 况); the continuation is a fragment, not a paragraph.
+_WRAP_LINE, _WRAP_REST = 30, 12
+
+
 def _headings(lines: Sequence[str]) -> list[_Heading]:
     found = []
-    for n, line in enumerate(lines):
-        norm, index = _normalised_with_index(line)
+    normalised = [_normalised_with_index(line) for line in lines]
+    for n, (norm, index) in enumerate(normalised):
         numbering = _NUMBERING.match(norm)
         if not numbering:
             continue
         style, ordinal = _ordinal(numbering)
-        title_part = norm[numbering.end():]
-        for section, (strong, weak) in enumerate(_TITLES):
-            match = re.match(f"(?:{strong}){_TITLE_END}", title_part)
-            is_strong = match is not None
-            if not is_strong:
-                match = re.match(f"(?:{weak}){_TITLE_END}", title_part)
-            if match is None:
-                continue
-            end = numbering.end() + match.end()
-            rest = line[index[end]:] if end < len(index) else ""
-            found.append(_Heading(n, section, style, ordinal, is_strong, rest.lstrip("。:：.， \t")))
-            break
+        title = _title(norm[numbering.end():])
+        body, rest = n + 1, ""
+        if n + 1 < len(lines) and len(norm) <= _WRAP_LINE:
+            after, after_index = normalised[n + 1]
+            wrapped = _title(norm[numbering.end():] + after) if 0 < len(after) <= _WRAP_REST else None
+            if wrapped and numbering.end() + wrapped[2] > len(norm) and not _NUMBERING.match(after):
+                end = numbering.end() + wrapped[2] - len(norm)
+                title, body = wrapped, n + 2
+                rest = lines[n + 1][after_index[end]:] if end < len(after_index) else ""
+        if title is None:
+            continue
+        section, strong, length = title
+        if body == n + 1:
+            end = numbering.end() + length
+            rest = lines[n][index[end]:] if end < len(index) else ""
+        found.append(_Heading(n, body, section, style, ordinal, strong, rest.lstrip("。:：.， \t")))
     return found
 
 
@@ -376,9 +402,9 @@ def find_sections(text: str) -> dict[str, str | None]:
     for section, heading in chosen.items():
         end = next((line for line in starts if line > heading.line), None)
         if end is None:
-            end = next((n for n in range(heading.line + 1, len(lines)) if _FOOTER.search(_norm(lines[n]))), len(lines))
+            end = next((n for n in range(heading.body, len(lines)) if _FOOTER.search(_norm(lines[n]))), len(lines))
         body = [heading.rest] if heading.rest.strip() else []
-        body.extend(lines[heading.line + 1:end])
+        body.extend(lines[heading.body:end])
         result[SECTIONS[section]] = "\n".join(body).strip()
     return result
 
@@ -386,7 +412,7 @@ def find_sections(text: str) -> dict[str, str | None]:
 # ---------------------------------------------------------------------------------------------
 # Similarity (雷同)
 
-_ANY_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)|[〇○零一二三四五六七八九]{4}(?=年)")
+_ANY_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)|[〇○零O一二三四五六七八九]{4}(?=年)")
 _SHINGLE = 3
 
 
@@ -422,8 +448,10 @@ class Disagreement:
     ``left`` and ``right`` are the two sides of ``equation`` as the report fills them. When the
     cells that break several equations meet in one cell that a single correction would fix, the
     disagreement names that cell (``stated`` what the report says, ``expected`` what its equations
-    imply) and lists the other equations it breaks in ``related``; otherwise ``cell`` is the
-    equation's total (or, for a column equation, the column).
+    imply) and lists the other equations it breaks in ``related``. A total column left blank in
+    several rows is one disagreement naming those rows (``left``/``right`` summed over them). Otherwise
+    ``cell`` is the equation's total (or, for a column equation, the column). ``grid``/``row``/``col``
+    are 0-based coordinates among the grids given; ``cell`` repeats them 1-based for people.
     """
 
     table: str
@@ -452,10 +480,11 @@ class _Equation:
     where: str  # how to name it when no single cell is to blame
 
     def sides(self, values: dict[_Key, int | None]) -> tuple[int, int] | None:
-        terms = [values.get(k) for k in self.left + self.right]
-        if any(v is None for v in terms):
+        left = [values.get(k) for k in self.left]
+        right = [values.get(k) for k in self.right]
+        if None in left or None in right:
             return None
-        return sum(values[k] for k in self.left), sum(values[k] for k in self.right)  # type: ignore[misc]
+        return sum(v for v in left if v is not None), sum(v for v in right if v is not None)
 
 
 @dataclass
@@ -510,7 +539,7 @@ _ITEMS = (
     ("不予处理", "5.要求行政机关确认或重新出具已获取信息", r"重新出具"),
     ("其他处理", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请", r"不补正"),
     ("其他处理", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请", r"缴纳费用|收费通知"),
-    ("其他处理", "3.其他", r"^(?:\d+[.、])?其他$"),
+    ("其他处理", "3.其他", r"(?:^|\d[.、])其他$"),
 )
 
 
@@ -536,8 +565,9 @@ class ApplicationTable:
     """The 收到和处理政府信息公开申请情况 table of one report, read off its grid(s).
 
     ``columns`` maps an applicant column (自然人, 商业企业 … 其他, 小计 or 法人或其他组织 when the report
-    has one, 总计) to its grid column; ``rows`` maps each row kind (new, carried_in, results_total,
-    carried_out) to its grid row, and ``items`` / ``subtotals`` hold the 办理结果 rows.
+    has one, 总计) to its column; ``rows`` maps each row kind (new, carried_in, results_total,
+    carried_out) to its row, and ``items`` / ``subtotals`` hold the 办理结果 rows. Rows count through
+    the grids the table spans; :meth:`key` gives a cell's place among the report's grids.
     """
 
     grid: int
@@ -547,6 +577,11 @@ class ApplicationTable:
     subtotals: list[tuple[str, int]]  # (group, row) for reports that add a subtotal row per group
     labels: dict[int, str]  # row -> its label as the report is read
     values: dict[tuple[int, int], int | None]  # (row, col) -> number
+    origin: list[tuple[int, int]]  # row -> (grid, row) it was read from (a table may span grids)
+
+    def key(self, row: int, col: int) -> tuple[int, int, int]:
+        """Where a cell of the table is among the report's grids: (grid, row, col)."""
+        return (*self.origin[row], col)
 
     def value(self, row_kind: str, column: str) -> int | None:
         row, col = self.rows.get(row_kind), self.columns.get(column)
@@ -580,12 +615,35 @@ def _classify_row(segments: list[str]) -> tuple[str, str, str]:
     return "", "", last
 
 
+def _has_row(grid: Grid, kinds: Iterable[str]) -> bool:
+    wanted = set(kinds)
+    return any(_classify_row(_row_label(row))[0] in wanted for row in grid)
+
+
+def _application_blocks(grids: Sequence[Grid]) -> list[tuple[Grid, list[tuple[int, int]]]]:
+    """The application tables' rows with where each came from (grid, row). A grid that starts with
+    本年新收 starts a table; a grid right after one, as wide, with 办理结果 or 结转下年度 rows and no
+    本年新收 is its continuation (a PDF page break splits the 28-row table in two)."""
+    blocks: list[tuple[Grid, list[tuple[int, int]]]] = []
+    last = -2
+    for g, grid in enumerate(grids):
+        if not grid:
+            continue
+        if _has_row(grid, ("new",)):
+            blocks.append(([list(row) for row in grid], [(g, r) for r in range(len(grid))]))
+            last = g
+        elif (blocks and last == g - 1 and len(grid[0]) == len(blocks[-1][0][0])
+              and _has_row(grid, ("item", "results_total", "carried_out"))):
+            blocks[-1][0].extend(list(row) for row in grid)
+            blocks[-1][1].extend((g, r) for r in range(len(grid)))
+            last = g
+    return blocks
+
+
 def _find_application(grids: Sequence[Grid]) -> list[ApplicationTable]:
     tables = []
-    for g, grid in enumerate(grids):
-        first = next((r for r, row in enumerate(grid) if any(re.search(_ROW_KINDS[0][2], _norm(c)) for c in row)), None)
-        if first is None:
-            continue
+    for grid, origin in _application_blocks(grids):
+        first = next(r for r, row in enumerate(grid) if any(re.search(_ROW_KINDS[0][2], _norm(c)) for c in row))
         width = len(grid[first])
         columns: dict[str, int] = {}
         for c in range(width):
@@ -594,12 +652,12 @@ def _find_application(grids: Sequence[Grid]) -> list[ApplicationTable]:
             if key and key not in columns:
                 columns[key] = c
         if not columns and width >= len(_APPLICANTS) + 2:
-            # A table without its header (a PDF page break cut it off): the format's column order.
+            # A table without its header: the format's column order, at the right-hand end.
             columns = {key: width - len(_APPLICANTS) - 1 + i for i, key in enumerate((*_APPLICANTS, _TOTAL))}
         if not columns:
             continue
         label_cols = range(min(columns.values()))
-        table = ApplicationTable(g, columns, {}, [], [], {}, {})
+        table = ApplicationTable(origin[0][0], columns, {}, [], [], {}, {}, origin)
         group, in_results = "", False
         for r in range(first, len(grid)):
             row = grid[r]
@@ -624,71 +682,77 @@ def _find_application(grids: Sequence[Grid]) -> list[ApplicationTable]:
                 table.items.append((item_group or group, label, r))
             elif kind == "group" and not blank:
                 table.subtotals.append((group, r))
-            elif in_results and not blank and segments:
-                table.items.append((group, segments[-1], r))  # an item the format does not list
+            elif in_results and segments and all(number(v) is not None for v in data.values()) and not blank:
+                # An item the format does not list (a repeated header on a new page is not one).
+                table.items.append((group, segments[-1], r))
             else:
                 continue
             table.labels[r] = label if kind else segments[-1]
             table.values.update(((r, c), number(v)) for c, v in data.items())
+        # A group row with numbers and no items under it (（六）其他处理 as one row, as the 2019 format
+        # had it) is itself an item of 办理结果, not a subtotal.
+        for group, row in list(table.subtotals):
+            if not any(item_group == group for item_group, _, _ in table.items):
+                table.subtotals.remove((group, row))
+                table.items.append((group, table.labels[row], row))
+        table.items.sort(key=lambda item: item[2])
         if table.rows:
             tables.append(table)
     return tables
 
 
 def _application_equations(t: ApplicationTable, labels: _Labels) -> list[_Equation]:
-    g = t.grid
     for row, label in t.labels.items():
-        labels.rows[(g, row)] = label
-    for key, col in t.columns.items():
-        labels.cols[(g, col)] = key
+        labels.rows[t.origin[row]] = label
+    for grid in {g for g, _ in t.origin}:
+        for key, col in t.columns.items():
+            labels.cols[(grid, col)] = key
+    at = t.key
     eqs: list[_Equation] = []
     rows = t.rows
     # Columns: 本年新收 + 上年结转 = 办理结果总计 + 结转下年度继续办理; the 办理结果 items sum to 总计.
     for key, col in t.columns.items():
         if all(k in rows for k in ("new", "carried_in", "results_total", "carried_out")):
+            grid = t.origin[rows["carried_out"]][0]
             eqs.append(_Equation(
                 APPLICATION_TABLE, "本年新收 + 上年结转 = 办理结果总计 + 结转下年度继续办理",
-                [(g, rows["new"], col), (g, rows["carried_in"], col)],
-                [(g, rows["results_total"], col), (g, rows["carried_out"], col)],
-                None, f"{key}列（第{g + 1}个表格第{col + 1}列）",
+                [at(rows["new"], col), at(rows["carried_in"], col)],
+                [at(rows["results_total"], col), at(rows["carried_out"], col)],
+                None, f"{key}列（第{grid + 1}个表格第{col + 1}列）",
             ))
         if "results_total" in rows and t.items:
             groups = list(dict.fromkeys(group or label for group, label, _ in t.items))
             text = " + ".join(_group_term(name) for name in groups) + " = （七）总计"
+            total = at(rows["results_total"], col)
             eqs.append(_Equation(
-                APPLICATION_TABLE, f"办理结果各项之和：{text}",
-                [(g, r, col) for _, _, r in t.items], [(g, rows["results_total"], col)],
-                (g, rows["results_total"], col), "",
+                APPLICATION_TABLE, f"办理结果各项之和：{text}", [at(r, col) for _, _, r in t.items], [total], total, "",
             ))
         for group, sub_row in t.subtotals:
-            members = [(g, r, col) for item_group, _, r in t.items if item_group == group]
+            members = [at(r, col) for item_group, _, r in t.items if item_group == group]
             if members:
+                subtotal = at(sub_row, col)
                 eqs.append(_Equation(
-                    APPLICATION_TABLE, f"{_group_term(group)}各项之和 = {group}小计",
-                    members, [(g, sub_row, col)], (g, sub_row, col), "",
+                    APPLICATION_TABLE, f"{_group_term(group)}各项之和 = {group}小计", members, [subtotal], subtotal, "",
                 ))
     # Rows: the applicant columns add up to 总计.
     cols = t.columns
     kinds = [k for k in _LEGAL_KINDS if k in cols]
+    parts = ["自然人"] if "自然人" in cols else []
+    if _SUBTOTAL in cols:
+        parts.append(_SUBTOTAL)
+    elif kinds:
+        parts.extend(kinds)
+    elif _LEGAL in cols:
+        parts.append(_LEGAL)
     for row in t.labels:
-        def at(key: str, row: int = row) -> _Key:
-            return (g, row, cols[key])
-
         if _SUBTOTAL in cols and kinds:
+            subtotal = at(row, cols[_SUBTOTAL])
             eqs.append(_Equation(APPLICATION_TABLE, " + ".join(kinds) + " = 小计",
-                                 [at(k) for k in kinds], [at(_SUBTOTAL)], at(_SUBTOTAL), ""))
-        if _TOTAL not in cols:
-            continue
-        parts = ["自然人"] if "自然人" in cols else []
-        if _SUBTOTAL in cols:
-            parts.append(_SUBTOTAL)
-        elif kinds:
-            parts.extend(kinds)
-        elif _LEGAL in cols:
-            parts.append(_LEGAL)
-        if parts:
+                                 [at(row, cols[k]) for k in kinds], [subtotal], subtotal, ""))
+        if _TOTAL in cols and parts:
+            total = at(row, cols[_TOTAL])
             eqs.append(_Equation(APPLICATION_TABLE, " + ".join(parts) + " = 总计",
-                                 [at(k) for k in parts], [at(_TOTAL)], at(_TOTAL), ""))
+                                 [at(row, cols[k]) for k in parts], [total], total, ""))
     return eqs
 
 
@@ -771,7 +835,8 @@ def _review_equations(grids: Sequence[Grid], labels: _Labels) -> tuple[list[_Equ
 # --- localisation and the public checks -----------------------------------------------------------
 
 
-def _disagreements(eqs: list[_Equation], values: dict[_Key, int | None], labels: _Labels) -> list[Disagreement]:
+def _disagreements(eqs: list[_Equation], values: dict[_Key, int | None], labels: _Labels,
+                   blanks: set[_Key]) -> list[Disagreement]:
     sides = {i: s for i, e in enumerate(eqs) if (s := e.sides(values)) is not None}
     failing = {i for i, (left, right) in sides.items() if left != right}
     members: dict[_Key, list[int]] = {}
@@ -794,7 +859,11 @@ def _disagreements(eqs: list[_Equation], values: dict[_Key, int | None], labels:
         if explained.intersection(mine):
             continue
         explained.update(mine)
-        primary = next((i for i in mine if eqs[i].focus == key), mine[0])
+        # The equation to show: the one that totals this cell, else its row's sum (the easiest to read).
+        primary = next(
+            (i for i in mine if eqs[i].focus == key),
+            next((i for i in mine if all(k[1] == key[1] for k in eqs[i].left + eqs[i].right)), mine[0]),
+        )
         stated = values[key]
         out.append(Disagreement(
             eqs[primary].table, labels.name(key), eqs[primary].text, *sides[primary],
@@ -802,6 +871,7 @@ def _disagreements(eqs: list[_Equation], values: dict[_Key, int | None], labels:
             expected=None if stated is None else stated + fix,
             related=tuple(eqs[i].text for i in mine if i != primary),
         ))
+    out.extend(_unfilled_totals(eqs, values, labels, blanks, sides, failing - explained, explained))
     for i in sorted(failing - explained):
         e = eqs[i]
         if e.focus is not None:
@@ -814,10 +884,49 @@ def _disagreements(eqs: list[_Equation], values: dict[_Key, int | None], labels:
     return out
 
 
+def _unfilled_totals(eqs: list[_Equation], values: dict[_Key, int | None], labels: _Labels, blanks: set[_Key],
+                     sides: dict[int, tuple[int, int]], failing: set[int], explained: set[int]) -> list[Disagreement]:
+    """Totals left blank in several rows of one column (the report did not fill its 总计 column in):
+    one disagreement for the column, with the equations the blanks alone break (a column sum
+    through them) folded into it, instead of one per row. ``explained`` is updated."""
+    groups: dict[tuple[str, str, int, int], list[tuple[int, _Key]]] = {}
+    for i in sorted(failing):
+        focus = eqs[i].focus
+        if focus is not None and eqs[i].right == [focus] and focus in blanks:
+            groups.setdefault((eqs[i].table, eqs[i].text, focus[0], focus[2]), []).append((i, focus))
+    out = []
+    for (table, text, grid, col), members in groups.items():
+        if len(members) < 2:
+            continue
+        rows = [i for i, _ in members]
+        filled = dict(values)
+        filled.update((focus, sides[i][0]) for i, focus in members)
+        folded = [j for j in sorted(failing - set(rows)) if (s := eqs[j].sides(filled)) is not None and s[0] == s[1]]
+        explained.update(rows, folded)
+        names = "、".join(labels.rows.get((grid, focus[1]), "") for _, focus in members)
+        numbers = "、".join(str(focus[1] + 1) for _, focus in members)
+        out.append(Disagreement(
+            table, f"{names} / {labels.cols.get((grid, col), '')}（空白；第{grid + 1}个表格第{numbers}行第{col + 1}列）",
+            text, sum(sides[i][0] for i in rows), sum(sides[i][1] for i in rows),
+            grid=grid, row=members[0][1][1], col=col, related=tuple(eqs[j].text for j in folded),
+        ))
+    return out
+
+
+def _padded(grids: Sequence[Sequence[Sequence[str | None]]]) -> list[Grid]:
+    """Grids as the checks read them: ragged rows (some extractors drop trailing empty cells) padded
+    with "", merged areas left as None (both read as blank)."""
+    out = []
+    for grid in grids:
+        width = max((len(row) for row in grid), default=0)
+        out.append([[*row, *([""] * (width - len(row)))] for row in grid] if width else [])
+    return out
+
+
 def application_tables(grids: Sequence[Grid]) -> list[ApplicationTable]:
     """Every 收到和处理政府信息公开申请情况 table among a report's grids, recognised by its row labels
     (一、本年新收政府信息公开申请数量 …) and its 自然人 / 法人或其他组织 / 总计 header."""
-    return _find_application(grids)
+    return _find_application(_padded(grids))
 
 
 def check_arithmetic(grids: list[Grid], text: str = "") -> list[Disagreement]:
@@ -833,23 +942,25 @@ def check_arithmetic(grids: list[Grid], text: str = "") -> list[Disagreement]:
     needed. An equation with a cell that is not a number (``见附件``) is skipped.
     """
     del text  # the labels inside the tables identify them; kept in the signature for the contract
+    grids = _padded(grids)
     labels = _Labels()
     eqs: list[_Equation] = []
     values: dict[_Key, int | None] = {}
     for table in _find_application(grids):
         eqs.extend(_application_equations(table, labels))
-        values.update(((table.grid, r, c), v) for (r, c), v in table.values.items())
+        values.update((table.key(r, c), v) for (r, c), v in table.values.items())
     review_eqs, review_values = _review_equations(grids, labels)
     eqs.extend(review_eqs)
     values.update(review_values)
-    return _disagreements(eqs, values, labels)
+    blanks = {key for key in values if not _norm(grids[key[0]][key[1]][key[2]])}
+    return _disagreements(eqs, values, labels, blanks)
 
 
 def carry_over(this_year: list[Grid], last_year: list[Grid]) -> list[Disagreement]:
     """This year's 二、上年结转政府信息公开申请数量 against last year's 四、结转下年度继续办理, column by
     column (matched by applicant, not position). Nothing to compare (a table or row missing in either
     report) gives no disagreement; :func:`application_tables` tells whether the tables were read."""
-    now, before = _find_application(this_year), _find_application(last_year)
+    now, before = _find_application(_padded(this_year)), _find_application(_padded(last_year))
     if not now or not before:
         return []
     current, previous = now[0], before[0]
@@ -861,10 +972,11 @@ def carry_over(this_year: list[Grid], last_year: list[Grid]) -> list[Disagreemen
         this, last = current.value("carried_in", key), previous.value("carried_out", key)
         if this is None or last is None or this == last:
             continue
+        grid, grid_row, _ = current.key(row, col)
         out.append(Disagreement(
             APPLICATION_TABLE,
-            f"二、上年结转政府信息公开申请数量 / {key}（第{current.grid + 1}个表格第{row + 1}行第{col + 1}列）",
+            f"二、上年结转政府信息公开申请数量 / {key}（第{grid + 1}个表格第{grid_row + 1}行第{col + 1}列）",
             "本年上年结转政府信息公开申请数量 = 上年报告结转下年度继续办理",
-            this, last, grid=current.grid, row=row, col=col, stated=this, expected=last,
+            this, last, grid=grid, row=grid_row, col=col, stated=this, expected=last,
         ))
     return out

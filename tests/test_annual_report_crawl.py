@@ -27,6 +27,7 @@ def test_report_titles_and_years_are_recognised():
     assert report_kind("政府网站工作年度报表（2025年度）") == "website"
     assert report_kind("关于做好2025年政府信息公开工作年度报告编制工作的通知") is None
     assert report_kind("2025年财政决算报告") is None
+    assert report_kind("示范县财政局2025年政府信息公开工作年度报告") == "information"  # a 财政局 has one too
     assert report_kind("政府信息公开工作年度报告") is None  # no year: a column name, not a report
 
 

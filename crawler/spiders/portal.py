@@ -559,7 +559,7 @@ class PortalSpider(Spider):
         if text is None:  # read from the store of unchanged pages: the HTML is decoded again for its tables
             text = decode_body(response.body, content_type).text
         published = document.published_date if document is not None else None
-        items, fetch = self.reports.on_page(url, title, text, link_items, published, False)
+        items, fetch = self.reports.on_page(url, title, text, link_items, published)
         yield from items
         for target in fetch:
             request = self._page_request(target, hops + 1, priority=2, again=target in self.parsed,
