@@ -106,6 +106,19 @@ class ReportFinder:
             fetch.append(target)
         return items, fetch
 
+    def is_attachment(self, url: str, meta: dict) -> bool:
+        """Whether a response is a marked attachment's: known here, or carried by a resumed request."""
+        if url in self.attachments:
+            return True
+        saved = meta.get("annual_report")
+        if not isinstance(saved, dict):
+            return False
+        published = saved.get("published")
+        self.attachments[url] = Marked(saved.get("title") or "", saved.get("page_url") or url,
+                                       saved.get("kind") or "information", saved.get("year"),
+                                       dt.date.fromisoformat(published) if published else None)
+        return True
+
     def on_attachment(self, url: str, content_type: str | None, body: bytes,
                       failure: str | None = None) -> AnnualReportItem | None:
         """A marked attachment's answer (or why there was none), read into a report row."""
@@ -130,9 +143,12 @@ class ReportFinder:
                                 error=error, text=text, tables=tables)
 
 
-def request_meta() -> dict:
-    """What a report attachment's request carries: Scrapy's own size cap for it."""
-    return {"download_maxsize": ATTACHMENT_MAX_BYTES, "annual_report": True}
+def request_meta(marked: Marked) -> dict:
+    """What a report attachment's request carries: Scrapy's own size cap for it, and what the linking
+    page said of it (a crawl resumed from its job directory gets the request back, not this finder)."""
+    return {"download_maxsize": ATTACHMENT_MAX_BYTES, "annual_report": {
+        "title": marked.title, "page_url": marked.page_url, "kind": marked.kind, "year": marked.year,
+        "published": marked.published.isoformat() if marked.published else None}}
 
 
 def _visible_text(html: str) -> str:

@@ -204,3 +204,25 @@ def test_the_html_report_lists_the_reports_found_and_ar_evidence_by_name(tmp_pat
     assert "2025 政府信息公开工作年度报告 测试局2025年政府信息公开工作年度报告 http://s.test/ndbg/2025.pdf pdf 2026-02-05 无法读取：扫描件，无文字层" in text
     assert "政府网站工作年度报表 政府网站工作年度报表（2025年度） http://s.test/wzbb.xlsx xlsx — 可读取（1 个表格）" in text
     assert "勾稽关系" in text and "等式左边" in text and "等式右边" in text
+
+
+def test_an_attachment_failing_once_is_read_on_its_second_look_and_one_over_the_cap_is_unreadable(tmp_path):
+    from crawler.attachments import ATTACHMENT_MAX_BYTES
+
+    home = page("""<a href="/files/2025.pdf">测试站2025年政府信息公开工作年度报告</a>
+        <a href="/files/huge.pdf">测试站2024年政府信息公开工作年度报告</a>""", "测试站")
+
+    def busy_once(count: int) -> Reply:
+        return Reply("维护中", status=503) if count == 1 else Reply(pdf_report(), headers=PDF)
+
+    routes = {"/": Reply(home), "/files/2025.pdf": busy_once,
+              "/files/huge.pdf": Reply(b"%PDF-1.4\n" + b"0" * (ATTACHMENT_MAX_BYTES + 1024), headers=PDF)}
+    with MockServer(routes) as server:
+        result, factory = crawl(tmp_path, write_config(tmp_path, server))
+        assert result.runs[0].status == "completed"
+        reports = {r.url.removeprefix(server.url("")): r for r in rows(factory, AnnualReport)}
+        assert server.hits["/files/2025.pdf"] == 2
+    assert reports["/files/2025.pdf"].readable and "一、总体情况" in reports["/files/2025.pdf"].text
+    huge = reports["/files/huge.pdf"]
+    assert (huge.readable, huge.year) == (False, 2024)
+    assert huge.error == "附件无法下载：response too large or cancelled"

@@ -404,7 +404,8 @@ class PortalSpider(Spider):
         if done >= self.site.limits.recheck_times:
             return
         self.rechecks[url] = done + 1
-        keep = ("hops", "list_of", "probe_kind", "dont_obey_robotstxt", "download_slot")
+        keep = ("hops", "list_of", "probe_kind", "dont_obey_robotstxt", "download_slot", "annual_report",
+                "download_maxsize")
         meta = {k: v for k, v in request.meta.items() if k in keep}
         meta["recheck"] = done + 1
         self.logger.info("%s: %s: %s; will check again", self.site.id, url, why)
@@ -471,14 +472,14 @@ class PortalSpider(Spider):
             if response.status in TRANSIENT_STATUSES:
                 self._maybe_recheck(response.request, f"HTTP {response.status}")
             yield page
-            if url in self.reports.attachments and not self._will_recheck(url):
+            if self.reports.is_attachment(url, meta) and not self._will_recheck(url):
                 report = self.reports.on_attachment(url, content_type, b"", failure=f"HTTP {response.status}")
                 if report is not None:
                     yield report
             return
         if meta.get("recheck"):
             self.recovered += 1
-        if url in self.reports.attachments:  # a report's attachment: its text and tables are read
+        if self.reports.is_attachment(url, meta):  # a report's attachment: its text and tables are read
             yield page
             report = self.reports.on_attachment(url, content_type, response.body)
             if report is not None:
@@ -563,7 +564,7 @@ class PortalSpider(Spider):
         yield from items
         for target in fetch:
             request = self._page_request(target, hops + 1, priority=2, again=target in self.parsed,
-                                         extra=request_meta())
+                                         extra=request_meta(self.reports.attachments[target]))
             if request is not None:
                 yield request
 
@@ -786,7 +787,7 @@ class PortalSpider(Spider):
             column.error = reason
         yield PageItem(url=url, final_url=None, status=None, error=reason, depth=request.meta.get("hops", 0),
                        kind=kind, column_url=column_url)
-        if url in self.reports.attachments and not self._will_recheck(url):
+        if self.reports.is_attachment(url, request.meta) and not self._will_recheck(url):
             report = self.reports.on_attachment(url, None, b"", failure=reason)
             if report is not None:
                 yield report
