@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -69,16 +70,19 @@ class ReportFinder:
         self.attachments: dict[str, Marked] = {}
         self.stored: set[str] = set()
 
-    def on_page(self, url: str, title: str | None, html: str, links,
+    def on_page(self, url: str, title: str | None, html: str | Callable[[], str], links,
                 published: dt.date | None) -> tuple[list[AnnualReportItem], list[str]]:
-        """An HTML page that was read: the report row of the page itself when its title is a report's,
-        and the attachments to fetch (a report page's, or a link whose text names a report)."""
+        """An HTML page that was read (``html``: its text, or how to get it): the report row of the page
+        itself when its title is a report's, and the attachments to fetch (a report page's, or a link
+        whose text names a report)."""
         from govaudit.annual_report import html_tables
 
         items: list[AnnualReportItem] = []
         kind = report_kind(title)
         if kind is not None and url not in self.stored:
             self.stored.add(url)
+            if callable(html):
+                html = html()
             text = _visible_text(html)
             try:
                 tables = html_tables(html)

@@ -139,6 +139,12 @@ def test_first_seen_is_the_first_run_that_stored_the_report(tmp_path):
         seen = session.execute(select(CrawlRun.as_of, AnnualReport.first_seen).join(
             AnnualReport, AnnualReport.crawl_run_id == CrawlRun.id).order_by(CrawlRun.id)).all()
     assert seen == [(dt.date(2026, 2, 1), dt.date(2026, 2, 1)), (dt.date(2026, 3, 1), dt.date(2026, 2, 1))]
+    with factory() as session:
+        # The second night's page was unchanged (read from the store of readings): its text is read again.
+        second = session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc())).first()
+        assert second.stats["reused"] >= 1
+        texts = session.scalars(select(AnnualReport.text).order_by(AnnualReport.id)).all()
+        assert all("一、总体情况" in text for text in texts)
 
 
 def test_a_database_of_revision_0003_is_upgraded_with_its_rows_and_gets_the_report_table(tmp_path):

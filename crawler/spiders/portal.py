@@ -557,10 +557,10 @@ class PortalSpider(Spider):
         document = reading.document
         title = (document.title if document is not None and document.title else None) or clean_title(
             title, self.site.name)
-        if text is None:  # read from the store of unchanged pages: the HTML is decoded again for its tables
-            text = decode_body(response.body, content_type).text
+        # A page read from the store of unchanged pages has no HTML at hand: decoded again only for a report.
+        html = text if text is not None else (lambda: decode_body(response.body, content_type).text)
         published = document.published_date if document is not None else None
-        items, fetch = self.reports.on_page(url, title, text, link_items, published)
+        items, fetch = self.reports.on_page(url, title, html, link_items, published)
         yield from items
         for target in fetch:
             request = self._page_request(target, hops + 1, priority=2, again=target in self.parsed,
