@@ -56,10 +56,11 @@ MIN_YEAR, MAX_YEAR = 1990, 2100
 
 
 def _norm(cell: str | None) -> str:
-    """A cell or line as it is matched: NFKC (full-width folded, （一） → (一)), no whitespace."""
+    """A cell or line as it is matched: NFKC (full-width folded, （一） → (一)), no whitespace, and
+    其它 read as 其他 (其它结果, 其它需要报告的事项 are common spellings)."""
     if not cell:
         return ""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", cell))
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", cell)).replace("其它", "其他")
 
 
 def _cn_year(chinese: str) -> str:
@@ -108,7 +109,7 @@ def number(cell: str | None) -> int | None:
     text = _norm(cell).translate(_DASHES)
     if re.fullmatch(r"-*|/+|\\|无|空", text):
         return 0
-    text = re.sub(r"(人次|件|条|个|次|项|人|家|份)$", "", text).replace(",", "")
+    text = re.sub(r"\(?(?:人次|件|条|个|次|项|人|家|份)\)?$", "", text).replace(",", "")
     match = re.fullmatch(r"\+?(\d+)(?:\.0+)?", text)
     return int(match.group(1)) if match else None
 
@@ -256,7 +257,7 @@ def html_text(html: str | bytes) -> str:
 
 _NUMERALS = "一二三四五六七八九十"
 _NUMBERING = re.compile(
-    r"(?P<style>第(?P<part>[一二三四五六七八九十]+)部分"
+    r"(?:第(?P<part>[一二三四五六七八九十]+)部分"
     r"|(?P<comma>[一二三四五六七八九十]+)[、.,]"
     r"|\((?P<paren>[一二三四五六七八九十]+)\)"
     r"|(?P<digit>\d{1,2})(?:[、.,](?!\d)|\))"
@@ -318,11 +319,12 @@ def _ordinal(match: re.Match[str]) -> tuple[str, int]:
 
 
 def _normalised_with_index(line: str) -> tuple[str, list[int]]:
+    """The line as :func:`_norm` folds it, and for each of its characters the index in ``line``."""
     chars, index = [], []
     for i, ch in enumerate(line):
         for folded in unicodedata.normalize("NFKC", ch):
             if not folded.isspace():
-                chars.append(folded)
+                chars.append("他" if folded == "它" and chars[-1:] == ["其"] else folded)
                 index.append(i)
     return "".join(chars), index
 
@@ -494,10 +496,8 @@ class _Labels:
 
     def name(self, key: _Key) -> str:
         grid, row, col = key
-        return (
-            f"{self.rows.get((grid, row), '')} / {self.cols.get((grid, col), '')}"
-            f"（第{grid + 1}个表格第{row + 1}行第{col + 1}列）"
-        )
+        parts = [label for label in (self.rows.get((grid, row)), self.cols.get((grid, col))) if label]
+        return f"{' / '.join(parts)}（第{grid + 1}个表格第{row + 1}行第{col + 1}列）"
 
 
 # --- the 收到和处理政府信息公开申请情况 table ---------------------------------------------------------
@@ -773,6 +773,8 @@ _CASE_GROUPS = (
 def _result_of(cell: str) -> str | None:
     if cell in _RESULTS:
         return cell
+    if cell == "合计":
+        return _TOTAL
     for result in _RESULTS:
         if cell.endswith(result) or cell.startswith(result):
             return result
@@ -821,7 +823,7 @@ def _review_equations(grids: Sequence[Grid], labels: _Labels) -> tuple[list[_Equ
                     continue
                 buckets[group][result] = key
                 values[key] = number(row[c])
-                labels.rows[(g, r)] = f"第{r + 1}行" if label_group is None else label_group
+                labels.rows[(g, r)] = "" if label_group is None else label_group
                 labels.cols[(g, c)] = f"{group}·{result}" if label_group is None else result
             for group, cells in buckets.items():
                 if _TOTAL in cells and len(cells) == len(_RESULTS):
