@@ -11,13 +11,23 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from checks import availability, content, identity, interaction, links, metadata, new_media, updates
+from checks import (
+    annual_reports,
+    availability,
+    content,
+    identity,
+    interaction,
+    links,
+    metadata,
+    new_media,
+    updates,
+)
 from checks.base import CODE_PATTERN, SEVERITIES, AuditContext, Check, Finding
 from govaudit.config import SiteConfig
 from govaudit.models import CrawlRun
 
 # The family modules, in catalogue order (CHECKS.md).
-FAMILY_MODULES = (availability, updates, metadata, links, interaction, new_media, content, identity)
+FAMILY_MODULES = (availability, updates, metadata, annual_reports, links, interaction, new_media, content, identity)
 
 FAMILIES: dict[str, str] = {
     "AV": "可用性 (availability)",
@@ -38,6 +48,7 @@ SOURCES: dict[str, str] = {
     "AR": "《中华人民共和国政府信息公开工作年度报告格式》（国办公开办函〔2021〕30号）",
     "PLAN": "各地各部门年度政务公开工作要点、实施方案",
     "practice": "政府信息公开目录及检查实践",
+    "WEBREPORT": "国办函〔2018〕12号（政府网站工作年度报表）",
 }
 
 

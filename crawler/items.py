@@ -146,3 +146,20 @@ class MessageItem:
     status: str | None
     answered: bool
     page_read: bool
+
+
+@dataclass
+class AnnualReportItem:
+    """An annual report found on the site: a page, or an attachment read by crawler.attachments."""
+
+    url: str
+    page_url: str | None
+    title: str | None
+    year: int | None
+    kind: str  # information website
+    format: str  # html pdf doc docx xls xlsx
+    published: dt.date | None
+    readable: bool
+    error: str | None
+    text: str | None
+    tables: list[list[list[str]]] = field(default_factory=list)

@@ -11,7 +11,9 @@ from scrapy import signals
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.annual_reports import settle_reports
 from crawler.items import (
+    AnnualReportItem,
     ColumnItem,
     DocumentItem,
     LinksItem,
@@ -23,6 +25,7 @@ from crawler.items import (
 )
 from govaudit.db import open_database
 from govaudit.models import (
+    AnnualReport,
     Column,
     CrawlRun,
     Document,
@@ -56,6 +59,7 @@ class AuditDatabasePipeline:
         self.page_urls: set[str] = set()
         self.probe_urls: set[str] = set()
         self.account_urls: set[str] = set()
+        self.report_urls: set[str] = set()
         # Rows fetched again (a column found late, a failure checked a second time): updated, not added.
         self.updates: list[tuple[type, dict[str, Any]]] = []
         self.last_flush = time.monotonic()
@@ -73,7 +77,7 @@ class AuditDatabasePipeline:
         # A resumed crawl writes into the run it interrupted: pages stored then are updated, not added.
         with self.factory() as session:
             for model, seen in ((Page, self.page_urls), (Probe, self.probe_urls),
-                                (NewMediaAccount, self.account_urls)):
+                                (NewMediaAccount, self.account_urls), (AnnualReport, self.report_urls)):
                 seen.update(session.scalars(select(model.url).where(model.crawl_run_id == self.run_id)))
 
     def _add(self, model: type, row: dict[str, Any]) -> None:
@@ -82,11 +86,13 @@ class AuditDatabasePipeline:
         self.counts[model.__tablename__] = self.counts.get(model.__tablename__, 0) + 1
 
     def process_item(self, item: Any, spider=None) -> Any:
-        if isinstance(item, PageItem | ProbeItem | NewMediaAccountItem):
+        if isinstance(item, PageItem | ProbeItem | NewMediaAccountItem | AnnualReportItem):
             model, seen = {PageItem: (Page, self.page_urls), ProbeItem: (Probe, self.probe_urls),
-                           NewMediaAccountItem: (NewMediaAccount, self.account_urls)}[type(item)]
+                           NewMediaAccountItem: (NewMediaAccount, self.account_urls),
+                           AnnualReportItem: (AnnualReport, self.report_urls)}[type(item)]
             row = dataclasses.asdict(item)
-            row["fetched_at"] = utcnow()
+            if not isinstance(item, AnnualReportItem):
+                row["fetched_at"] = utcnow()
             if item.url in seen:
                 self.updates.append((model, row))
             else:
@@ -116,7 +122,7 @@ class AuditDatabasePipeline:
         try:
             with self.factory.begin() as session:
                 # Pages first: other rows are looked up by page URL after the crawl.
-                for model in (Page, Probe, Document, Listing, Link, Column, NewMediaAccount):
+                for model in (Page, Probe, Document, Listing, Link, Column, NewMediaAccount, AnnualReport):
                     rows = buffers.get(model)
                     if rows:
                         session.execute(insert(model), rows)
@@ -148,6 +154,7 @@ class AuditDatabasePipeline:
             self.counts[Message.__tablename__] = len(messages)
             resolve_link_status(session, self.run_id)
             settle_documents(session, self.run_id)
+            settle_reports(session, self.run_id)
             run = session.get(CrawlRun, self.run_id)
             if run is not None:
                 stats = dict(run.stats or {})

@@ -355,6 +355,18 @@ def _column_host_problems(raw: dict, i: int, file: str, lines: dict) -> list[Con
     return problems
 
 
+def _month_day(value: str) -> bool:
+    """``"01-20"``: a month and day that exists every year (not 02-29)."""
+    match = re.fullmatch(r"(\d{2})-(\d{2})", value)
+    if not match:
+        return False
+    try:
+        dt.date(2023, int(match.group(1)), int(match.group(2)))
+    except ValueError:
+        return False
+    return True
+
+
 def _threshold_problems(raw_sites: list, known: dict[str, dict[str, Any]], file: str,
                         lines: dict) -> list[ConfigProblem]:
     """Threshold overrides must name a known check and one of its thresholds, with a value of its type."""
@@ -387,6 +399,10 @@ def _threshold_problems(raw_sites: list, known: dict[str, dict[str, Any]], file:
                 if not ok:
                     problems.append(ConfigProblem(file, lines.get(where), _dotted(where),
                                                   f"must be {expected.__name__}, got {value!r}"))
+                elif key == "deadline" and expected is str and value and not _month_day(value):
+                    # A date in the year (AR01, AR06): the deadline must exist every year.
+                    problems.append(ConfigProblem(file, lines.get(where), _dotted(where),
+                                                  f"must be a month and day as MM-DD (e.g. 01-20), got {value!r}"))
                 elif expected is dict and not all(isinstance(k, str) and isinstance(v, str)
                                                   for k, v in value.items()):
                     # A list of terms (SC02: wrong wording -> right wording).

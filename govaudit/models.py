@@ -342,3 +342,28 @@ class Message(Base):
     status: Mapped[str | None] = mapped_column(String(80))  # 状态 / 办理状态 as written
     answered: Mapped[bool] = mapped_column(Boolean, default=False)
     page_read: Mapped[bool] = mapped_column(Boolean, default=False)  # its detail page was read
+
+
+class AnnualReport(Base):
+    """A 政府信息公开工作年度报告 (kind ``information``) or 政府网站工作年度报表 (kind ``website``) found on
+    the site: an HTML page, or an attachment (PDF, DOC, DOCX, XLS, XLSX) with the text and tables read
+    from it. ``readable`` is False when nothing could be read (a scan without a text layer, a format no
+    library reads, a file too large); ``error`` says why."""
+
+    __tablename__ = "annual_report"
+    __table_args__ = (UniqueConstraint("crawl_run_id", "url"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)  # the page, or the attachment
+    page_url: Mapped[str | None] = mapped_column(Text)  # the page that links it (itself for a page)
+    title: Mapped[str | None] = mapped_column(Text)
+    year: Mapped[int | None] = mapped_column(Integer)  # the year Y the report is about
+    kind: Mapped[str] = mapped_column(String(20), default="information")  # information | website
+    format: Mapped[str] = mapped_column(String(10), default="html")  # html pdf doc docx xls xlsx
+    published: Mapped[dt.date | None] = mapped_column(Date)  # the date the page shows
+    first_seen: Mapped[dt.date | None] = mapped_column(Date)  # the first run that saw it (its as_of)
+    readable: Mapped[bool] = mapped_column(Boolean, default=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    tables: Mapped[list[Any] | None] = mapped_column(JSON)  # list of Grid (list of rows of cell texts)

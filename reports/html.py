@@ -20,10 +20,11 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govaudit.findings import SEVERITY_ORDER, is_overdue, is_waived, previous_run, run_findings
-from govaudit.models import CrawlRun, FindingRecord, Site
+from govaudit.models import AnnualReport, CrawlRun, FindingRecord, Site
 from reports.common import (
     SEVERITY_LABELS,
     STATUS_LABELS,
@@ -97,7 +98,7 @@ EVIDENCE_LABELS = {
     # NM — 政务新媒体
     "platform": "平台",
     "account_status": "账号页面状态",
-    "title": "页面标题",
+    "title": "标题",
     "as_of": "检查日期",
     "posts_seen": "读到的发布日期数",
     "newest_text": "最近一条的日期原文",
@@ -114,7 +115,32 @@ EVIDENCE_LABELS = {
     "calendar_days": "答复用时（自然日）",
     "working_days": "答复期限（工作日）",
     "reply_unit": "答复单位",
+    # AR — annual reports
+    "year": "报告年度",
+    "deadline": "公布时限",
+    "site_kind": "网站类型",
+    "years_found": "已发现的报告年度",
+    "report_columns": "年报栏目",
+    "file": "文件",
+    "read_from": "读取自",
+    "found": "已有部分",
+    "table": "表格",
+    "cell": "单元格",
+    "equation": "勾稽关系",
+    "left": "等式左边",
+    "right": "等式右边",
+    "last_year_report": "上年报告",
+    "published": "发布日期",
+    "date_from": "日期来源",
+    "days_late": "逾期天数",
+    "section": "部分",
+    "similarity": "相似度",
+    "threshold": "阈值",
+    "this_year": "本年内容",
+    "last_year": "上年内容",
+    "found_elsewhere": "报表所在页面（非首页）",
 }
+REPORT_KIND_LABELS = {"information": "政府信息公开工作年度报告", "website": "政府网站工作年度报表"}
 
 _STAT_KEYS = {
     "pages": ("pages", "pages_crawled", "page_count"),
@@ -171,6 +197,7 @@ def _environment() -> Environment:
         RUN_STATUS_LABELS=RUN_STATUS_LABELS,
         SEVERITIES=SEVERITIES,
         unit_label=unit_label,
+        REPORT_KIND_LABELS=REPORT_KIND_LABELS,
         TREND_RUNS=TREND_RUNS,
     )
     env.filters["evidence_rows"] = evidence_rows
@@ -295,6 +322,8 @@ class SiteReport:
     stats: list[tuple[str, str]]
     history: list[RunCounts]  # pending findings by severity, last completed runs up to this one
     chart: Chart
+    # The annual reports the crawl found (AR checks), newest year first.
+    annual_reports: list[AnnualReport] = field(default_factory=list)
 
     @property
     def first_time(self) -> list[FindingRecord]:
@@ -471,6 +500,9 @@ def _site_report(session: Session, index: int, run: CrawlRun, known: set[str] | 
         stats=_stats(run),
         history=history,
         chart=trend_chart(history),
+        annual_reports=list(session.scalars(
+            select(AnnualReport).where(AnnualReport.crawl_run_id == run.id)
+            .order_by(AnnualReport.kind, AnnualReport.year.desc(), AnnualReport.id))),
     )
 
 

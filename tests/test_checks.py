@@ -16,6 +16,11 @@ A case describes only what matters to it; everything else has a default (see ``b
     accounts: [{name: 示范发布, platform: wechat, url: "http://mp.test/a", status: ok, latest_post: 2025-06-28}]
                                       # 政务新媒体: configured under new_media and stored as fetched
                                       # (fetched: false — configured only; configured: false — row only)
+    annual_reports: [{url: /ndbg/1.html, title: …2025年政府信息公开工作年度报告, published: 2026-01-20,
+                      report: {omit: [六、其他需要报告的事项], applications: {new: [1, 0, 0, 0, 0, 0], …}}}]
+                                      # annual_report rows; ``report`` builds a 2021-format page (demo.annual_reports)
+                                      # read as the crawler reads it; or text/tables/readable/error given as they are
+    earlier_runs: [{as_of: 2026-02-10}]   # earlier completed crawl runs of the site (no rows)
     expect: [{url: /tzgg/, severity: major, key: ..., message: a substring}]   # check: the file's code
 """
 
@@ -41,6 +46,7 @@ from checks.registry import all_checks, build_registry, known_thresholds, run_ch
 from checks.updates import UP04
 from govaudit.config import ConfigError, SiteConfig, parse_config
 from govaudit.models import (
+    AnnualReport,
     AuditRun,
     AvailabilityProbe,
     Base,
@@ -149,6 +155,12 @@ def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteCon
                 status=_pick(link, "status", 200), error=link.get("error"),
                 final_url=_url(link.get("final_url")), hidden=link.get("hidden"),
             ))
+    for r in case.get("annual_reports", []):
+        rows.append(_annual_report(r))
+    for earlier in case.get("earlier_runs", []):
+        before = AuditRun(as_of=earlier["as_of"], status="completed")
+        session.add_all([before, CrawlRun(audit_run=before, site_id=site.id, as_of=earlier["as_of"],
+                                          status=earlier.get("status", "completed"))])
     for p in case.get("probes", []):
         rows.append(Probe(url=_url(p["url"]), kind=p.get("kind", "service"), status=_pick(p, "status", 200),
                           error=p.get("error"), final_url=_url(p.get("final_url", p["url"])),
@@ -175,6 +187,31 @@ def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteCon
     session.add_all(_availability_probes(site.id, case.get("availability_probes", [])))
     session.flush()
     return run, site
+
+
+def _annual_report(r: dict[str, Any]) -> AnnualReport:
+    """An annual_report row; ``report`` makes its text and tables from a 2021-format page, as the crawler
+    reads a page (crawler.annual_reports)."""
+    from crawler.annual_reports import _visible_text, report_year
+    from demo.annual_reports import Applications, _county, report_html
+    from govaudit.annual_report import html_tables
+
+    title = r.get("title")
+    year = r.get("year", report_year(title))
+    text, tables = r.get("text"), r.get("tables", [])
+    if "report" in r:
+        spec = r["report"]
+        numbers = Applications(**spec.get("applications", {
+            "new": [1, 0, 0, 0, 0, 0], "carried_in": [0] * 6, "results": {"（一）予以公开": [1, 0, 0, 0, 0, 0]},
+            "carried_out": [0] * 6}))
+        texts = {**_county(year), **spec.get("texts", {})}
+        page = report_html(year, "测试单位", texts, numbers, omit=tuple(spec.get("omit", ())))
+        text, tables = _visible_text(f"<html><body><h1>{title}</h1>{page}</body></html>"), html_tables(page)
+    url = _url(r["url"])
+    return AnnualReport(url=url, page_url=_url(r.get("page_url")) or url, title=title, year=year,
+                        kind=r.get("kind", "information"), format=r.get("format", "html"),
+                        published=r.get("published"), first_seen=r.get("first_seen"),
+                        readable=r.get("readable", True), error=r.get("error"), text=text, tables=tables)
 
 
 def _availability_probes(site_id: str, items: list[dict[str, Any]]) -> list[AvailabilityProbe]:
@@ -342,11 +379,22 @@ def test_run_checks_refuses_an_unknown_code(session):
 def test_checks_are_check_subclasses_with_number_or_term_list_thresholds():
     for check in all_checks().values():
         assert issubclass(check, Check)
-        for value in check.defaults.values():
-            # A number, or a list of terms (SC02's wrong -> right wordings) as a mapping of strings.
+        for key, value in check.defaults.items():
+            # A number, a list of terms (SC02's wrong -> right wordings) as a mapping of strings, or a
+            # deadline in the year (AR01, AR06: "MM-DD", empty for the rule's own).
             assert isinstance(value, int | float) or (
                 isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-            ), (check.code, value)
+            ) or (key == "deadline" and isinstance(value, str) and re.fullmatch(r"(\d{2}-\d{2})?", value)), (
+                check.code, value)
+
+
+def test_a_deadline_threshold_must_be_a_month_and_day():
+    good = "sites:\n  - {id: a, name: A, url: 'http://a.test/', thresholds: {AR01: {deadline: '01-20'}}}\n"
+    assert parse_config(good, known=known_thresholds()).sites[0].thresholds["AR01"]["deadline"] == "01-20"
+    for bad in ("'1-20'", "'02-30'", "'02-29'", "20"):
+        text = f"sites:\n  - {{id: a, name: A, url: 'http://a.test/', thresholds: {{AR01: {{deadline: {bad}}}}}}}\n"
+        with pytest.raises(ConfigError, match="must be"):
+            parse_config(text, known=known_thresholds())
 
 
 def test_a_term_list_threshold_must_map_strings_to_strings():

@@ -219,9 +219,10 @@ def test_a_killed_crawl_is_marked_failed_and_earlier_runs_stay_intact(tmp_path):
         factory = open_database(db)
         with factory() as session:
             before = [finding_dict(f) for f in run_findings(session, select_runs(session))]
-        # The bare mock page also lacks the footer marks and meta tags (ID01, ID02).
+        # The bare mock page also lacks the footer marks and meta tags (ID01, ID02), and on 2026-06-15 the
+        # 2025 annual report and the 网站工作年度报表 on its home page (AR01, AR06).
         assert sorted((f["check"], f["status"]) for f in before) == [
-            ("AV02", "new"), ("ID01", "new"), ("ID02", "new"), ("UP01", "new")]
+            ("AR01", "new"), ("AR06", "new"), ("AV02", "new"), ("ID01", "new"), ("ID02", "new"), ("UP01", "new")]
 
         killed = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
                      options=CrawlOptions(cache_dir=tmp_path / "cache"), progress=lambda event: _kill_children())
@@ -377,8 +378,10 @@ def test_a_private_address_linked_from_a_page_gets_no_request_and_no_finding(tmp
         assert (link.kind, link.status, link.error) == ("external", None, None)
         with factory() as session:
             assert session.get(CrawlRun, result.runs[0].id).stats["not_probed"] == 1
-            # None about the private link; the bare mock page lacks the footer marks and meta tags.
-            assert sorted(f.check for f in session.scalars(select(FindingRecord))) == ["ID01", "ID02", "UP01"]
+            # None about the private link; the bare mock page lacks the footer marks and meta tags, the annual
+            # report and the 网站工作年度报表.
+            assert sorted(f.check for f in session.scalars(select(FindingRecord))) == [
+                "AR01", "AR06", "ID01", "ID02", "UP01"]
 
 
 def test_a_blank_column_of_a_flat_layout_is_not_taken_for_a_navigation_node(tmp_path):

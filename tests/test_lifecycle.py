@@ -19,12 +19,14 @@ from tests.mockserver import MockServer, Reply
 NOT_FOUND = Reply("<html><body>not found</body></html>", status=404)
 
 
-# A complete site's marks, so that the story below is about what changes from night to night (ID01 and
-# ID02 stay silent): the meta tags of every page, and the footer.
+# A complete site's marks, so that the story below is about what changes from night to night (ID01, ID02
+# and the AR checks stay silent): the meta tags of every page, the footer naming the 网站工作年度报表, and
+# a complete 2025 annual report linked from the home page.
 SITE_META = ('<meta name="SiteName" content="示范县人民政府"><meta name="SiteDomain" content="www.sfx.gov.cn">'
              '<meta name="SiteIDCode" content="3607990001">')
 FOOTER = ('<div class="footer">网站标识码：3607990001 赣ICP备12345678号 赣公网安备 36079902000101号'
-          '<img src="/dzjg.png" alt="党政机关"></div>')
+          '<img src="/dzjg.png" alt="党政机关"> 示范县人民政府门户网站2025年度工作报表</div>')
+REPORT_TITLE = "示范县人民政府办公室2025年政府信息公开工作年度报告"
 
 
 def page(body: str, title: str = "示范站", meta: str = "") -> Reply:
@@ -44,6 +46,12 @@ def list_page(title: str, entries: list[tuple[str, str, str]]) -> Reply:
                 f'<meta name="ColumnName" content="{title}"><meta name="ColumnType" content="{title}">')
 
 
+def _report_body() -> str:
+    from demo.annual_reports import COUNTY_2025, _county, report_html
+
+    return report_html(2025, "示范县人民政府办公室", _county(2025), COUNTY_2025)
+
+
 class Site:
     """The site as it is tonight; each night's changes are made on ``routes``."""
 
@@ -55,13 +63,15 @@ class Site:
             "/old.html": NOT_FOUND,
             "/art/n1.html": article("<p>会议内容</p>", "县政府召开常务会议研究部署重点工作", "2026-06-10"),
             "/art/p1.html": article("<p>规划全文</p>", "示范县“十四五”规划纲要全文发布", "2025-05-01"),
+            "/ndbg/2025.html": article(_report_body(), REPORT_TITLE, "2026-01-20"),
         }
         self.refresh()
 
     def refresh(self) -> None:
         nav = '<div class="nav"><a href="/">首页</a><a href="/col/news/">工作动态</a><a href="/col/plan/">规划计划</a></div>'
         news = '<ul class="news"><li><a href="/art/n1.html">县政府召开常务会议研究部署重点工作</a><span>2026-06-10</span></li></ul>'
-        self.routes["/"] = page(nav + news + "".join(self.home_links))
+        report = f'<a href="/ndbg/2025.html">{REPORT_TITLE}</a>'
+        self.routes["/"] = page(nav + news + report + "".join(self.home_links))
         self.routes["/col/plan/"] = list_page("规划计划", self.plan)
 
 

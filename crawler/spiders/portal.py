@@ -22,6 +22,7 @@ from scrapy.http import Response
 from scrapy.utils.request import request_from_dict
 from twisted.python.failure import Failure
 
+from crawler.annual_reports import ReportFinder, request_meta
 from crawler.content import read_page
 from crawler.encoding import decode_body
 from crawler.items import (
@@ -269,6 +270,7 @@ class PortalSpider(Spider):
         self.close_reason: str | None = None
         self.readings: ReadingStore | None = None  # what unchanged pages read as last time (crawler.reuse)
         self.accounts_requested: set[str] = set()  # 政务新媒体 account pages (new_media), by configured URL
+        self.reports = ReportFinder()  # annual reports and their attachments (crawler.annual_reports)
         for column in site.columns:
             url = normalize_url(column.url)
             self.render_modes[url] = column.render or site.render
@@ -339,7 +341,7 @@ class PortalSpider(Spider):
         return self.render_modes.get(column_url or "", self.site.render)
 
     def _page_request(self, url: str, hops: int, *, list_of: str | None = None, priority: int = 0,
-                      again: bool = False, render: bool = False) -> Request | None:
+                      again: bool = False, render: bool = False, extra: dict | None = None) -> Request | None:
         if url in self.requested and not again:
             return None
         if len(self.requested) >= self.site.limits.pages and url not in self.requested:
@@ -348,7 +350,7 @@ class PortalSpider(Spider):
         if url not in self.requested and self._trapped(url):
             return None
         self.requested.add(url)
-        meta: dict[str, Any] = {"hops": hops, "list_of": list_of, "download_slot": host_of(url)}
+        meta: dict[str, Any] = {"hops": hops, "list_of": list_of, "download_slot": host_of(url), **(extra or {})}
         if render and self.browser:
             meta.update(self.contexts.meta())
         return Request(url, callback=self.parse_page, errback=self.page_failed, priority=priority,
@@ -412,12 +414,16 @@ class PortalSpider(Spider):
         if done >= self.site.limits.recheck_times:
             return
         self.rechecks[url] = done + 1
-        keep = ("hops", "list_of", "probe_kind", "dont_obey_robotstxt", "download_slot", "account")
+        keep = ("hops", "list_of", "probe_kind", "dont_obey_robotstxt", "download_slot", "account", "annual_report",
+                "download_maxsize")
         meta = {k: v for k, v in request.meta.items() if k in keep}
         meta["recheck"] = done + 1
         self.logger.info("%s: %s: %s; will check again", self.site.id, url, why)
         self.recheck_due.append(Request(url, callback=request.callback, errback=request.errback,
                                         dont_filter=True, priority=-10, meta=meta))
+
+    def _will_recheck(self, url: str) -> bool:
+        return any(normalize_url(request.url) == url for request in self.recheck_due)
 
     def on_idle(self) -> None:
         """Hold the crawl open while failed pages wait for their second look."""
@@ -476,9 +482,19 @@ class PortalSpider(Spider):
             if response.status in TRANSIENT_STATUSES:
                 self._maybe_recheck(response.request, f"HTTP {response.status}")
             yield page
+            if self.reports.is_attachment(url, meta) and not self._will_recheck(url):
+                report = self.reports.on_attachment(url, content_type, b"", failure=f"HTTP {response.status}")
+                if report is not None:
+                    yield report
             return
         if meta.get("recheck"):
             self.recovered += 1
+        if self.reports.is_attachment(url, meta):  # a report's attachment: its text and tables are read
+            yield page
+            report = self.reports.on_attachment(url, content_type, response.body)
+            if report is not None:
+                yield report
+            return
         if not self._is_html(response, content_type):
             yield page
             return
@@ -519,6 +535,8 @@ class PortalSpider(Spider):
             yield LinksItem(from_url=url, links=link_items)
         if kind == "home":
             self.home_links = {link.to_url for link in link_items}
+        for item in self._annual_reports(response, url, page.title, text, content_type, link_items, reading, hops):
+            yield item
 
         follow_first: list[Request] = []
         if kind == "home":
@@ -543,6 +561,24 @@ class PortalSpider(Spider):
                 request = self._probe_request(link.to_url, link.kind)
                 if request is not None:
                     yield request
+
+    def _annual_reports(self, response: Response, url: str, title: str | None, text: str | None,
+                        content_type: str | None, link_items: list[LinkItem], reading: PageReading, hops: int):
+        """The hook of crawler.annual_reports: this page as a report, and report attachments to fetch
+        (whatever the depth: a report's attachment is the report)."""
+        document = reading.document
+        title = (document.title if document is not None and document.title else None) or clean_title(
+            title, self.site.name)
+        # A page read from the store of unchanged pages has no HTML at hand: decoded again only for a report.
+        html = text if text is not None else (lambda: decode_body(response.body, content_type).text)
+        published = document.published_date if document is not None else None
+        items, fetch = self.reports.on_page(url, title, html, link_items, published)
+        yield from items
+        for target in fetch:
+            request = self._page_request(target, hops + 1, priority=2, again=target in self.parsed,
+                                         extra=request_meta(self.reports.attachments[target]))
+            if request is not None:
+                yield request
 
     def _read_home(self, text: str, base: str):
         """The home page: its dated items (for 首页更新) and its navigation columns."""
@@ -782,6 +818,10 @@ class PortalSpider(Spider):
             column.error = reason
         yield PageItem(url=url, final_url=None, status=None, error=reason, depth=request.meta.get("hops", 0),
                        kind=kind, column_url=column_url)
+        if self.reports.is_attachment(url, request.meta) and not self._will_recheck(url):
+            report = self.reports.on_attachment(url, None, b"", failure=reason)
+            if report is not None:
+                yield report
 
     # --- probes -----------------------------------------------------------------------------
     def parse_probe(self, response: Response):
