@@ -218,6 +218,8 @@ def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, pro
 
         server = connect(distributed.redis_url)
 
+        server.sadd(f"{distributed.namespace}:workers", distributed.worker)
+
         def heartbeat() -> None:  # the coordinator waits for the workers whose heartbeat is alive
             try:
                 server.set(f"{distributed.namespace}:alive:{distributed.worker}", "1", ex=HEARTBEAT_TTL)

@@ -487,6 +487,10 @@ def finish_crawl_run(factory, state: SharedState, run_id: int) -> dict[str, Any]
     for report in closed:
         for table, n in (report.get("counts") or {}).items():
             counts[table] = counts.get(table, 0) + n
+    unfinished = sorted(name for name, raw in state.server.hgetall(state.key("workers")).items()
+                        if json.loads(raw).get("reason") != "finished")
+    if unfinished:
+        stats["unfinished_workers"] = unfinished
     reasons = {r.get("reason") for r in closed}
     reason = "finished" if reports and len(closed) == len(reports) and reasons == {"finished"} else \
         ",".join(sorted(str(r) for r in reasons - {"finished"})) or "unfinished"

@@ -40,7 +40,7 @@ from govaudit.audit import (
 )
 from govaudit.config import SiteConfig
 from govaudit.db import database_url, open_database
-from govaudit.models import AuditRun, CrawlRun
+from govaudit.models import AuditRun, CrawlRun, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -91,12 +91,11 @@ def start_worker(cmd: list[str], db_url: str, redis_url: str, log_path: Path, cr
     return proc
 
 
-def _workers_alive(server, namespace: str) -> int:
-    return sum(1 for _ in server.scan_iter(match=f"{namespace}:alive:*", count=1000))
-
-
-def _workers_joined(server, namespace: str, sites: Sequence[str]) -> int:
-    return sum(server.hlen(f"{namespace}:{site}:workers") for site in sites)
+def _workers(server, namespace: str) -> tuple[int, int]:
+    """Workers that joined the run, and those of them whose heartbeat is alive."""
+    joined = sorted(server.smembers(f"{namespace}:workers"))
+    alive = server.exists(*(f"{namespace}:alive:{name}" for name in joined)) if joined else 0
+    return len(joined), alive
 
 
 def _audit_one(db_url: str, run_id: int, deadline_days: int) -> tuple[str, str | None]:
@@ -125,6 +124,11 @@ def audit_in_parallel(db_url: str, audit_id: int, deadline_days: int, jobs: int,
         for crawl_run in audit.crawl_runs:
             if crawl_run.status == "running":
                 _mark_unfinished(crawl_run, None, logs.get(crawl_run.site_id))
+                lost = (crawl_run.stats or {}).get("unfinished_workers")
+                if lost:
+                    crawl_run.error = (f"the distributed crawl did not finish: worker(s) {', '.join(lost)} stopped "
+                                       "before the queue was idle (killed, or cut off from Redis); the requests "
+                                       "they had taken were not crawled")
             elif crawl_run.status == "crawled":
                 crawled.append(crawl_run.id)
     if db_url.startswith("sqlite"):
@@ -183,13 +187,22 @@ def coordinate(config_path: str | Path, redis_url: str, db_url: str | None = Non
     try:
         while True:
             running = [p for p in procs if p.poll() is None]
-            alive = _workers_alive(server, namespace)
-            joined = _workers_joined(server, namespace, list(runs))
+            joined, alive = _workers(server, namespace)
             if not running and not alive and (joined or procs or time.monotonic() - started > JOIN_WAIT_SECONDS):
                 break
             time.sleep(0.5)
     except KeyboardInterrupt:
+        # The local crawlers stop gracefully; the run is not resumed (its queue is dropped): it fails.
         crawlers.stop()
+        server.delete(f"{namespace}:meta")
+        with factory.begin() as session:
+            for crawl_run in session.get(AuditRun, audit_id).crawl_runs:
+                if crawl_run.status == "running":
+                    crawl_run.status, crawl_run.error = "failed", "the distributed crawl was interrupted"
+                    crawl_run.finished_at = utcnow()
+            finish(session, session.get(AuditRun, audit_id))
+        for key in server.scan_iter(match=f"{namespace}:*", count=1000):
+            server.delete(key)
         raise
     server.set(f"{namespace}:meta", json.dumps({
         "audit_run": audit_id, "sites": runs, "as_of": as_of.isoformat(), "state": "settling"}))

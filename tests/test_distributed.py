@@ -289,3 +289,63 @@ def test_lease_script_limits_a_host_and_lapses(redis_prefix):
     assert lease("d") > 0
     time.sleep(0.6)  # b and c were never given back (a killed worker): they lapse
     assert lease("d") == 0
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def test_a_killed_worker_fails_the_run_and_keeps_what_was_stored(slow_site, tmp_path, redis_prefix):
+    """A worker killed outright loses the requests it had taken from the queue: the site's crawl run is
+    failed (naming the worker), not audited with holes; the other worker finishes, the rows stay."""
+    import signal
+
+    config = slow_site.config(tmp_path / "sites.yml", concurrency=2, max_pages=100)
+    db = f"sqlite:///{tmp_path}/audit.db"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    coordinator = subprocess.Popen(
+        [sys.executable, "-m", "govaudit", "crawl", "--distributed", "--redis", REDIS_SERVER, "--redis-prefix",
+         redis_prefix, "--config", str(config), "--db", db, "--out", str(tmp_path / "out"), "--as-of",
+         ANCHOR.isoformat(), "--workers", "2", "--idle-timeout", "2"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while sum(slow_site.paths.values()) < 8 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [pid for pid in children(coordinator.pid)
+                   if "crawler.crawl" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
+        _out, err = coordinator.communicate(timeout=300)
+    finally:
+        if coordinator.poll() is None:
+            coordinator.kill()
+            coordinator.wait()
+    assert coordinator.returncode == 1, err[-3000:]  # its only site failed
+    engine = create_engine(db)
+    with Session(engine) as session:
+        run = session.scalars(select(CrawlRun)).one()
+        assert run.status == "failed" and "did not finish: worker(s)" in run.error, run.error
+        assert session.scalars(select(Page)).first() is not None  # what was stored stays
+    engine.dispose()
+
+
+def test_parallel_audits_on_postgresql(slow_site, tmp_path, redis_prefix, pg_url):
+    """Two sites, two workers, PostgreSQL: the sites are audited in two processes at once."""
+    config = slow_site.config(tmp_path / "sites.yml", concurrency=2, max_pages=100)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text + text.split("\n", 1)[1].replace("id: slow", "id: slow-b"), encoding="utf-8")
+    done = distributed(config, pg_url, redis_prefix, tmp_path, "--workers", "2", "--idle-timeout", "2",
+                       "--jobs", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert all(n == 2 for n in slow_site.paths.values()), slow_site.paths  # once per site
+    rows = stored(pg_url)
+    for site in ("slow", "slow-b"):
+        assert sum(n for key, n in rows["pages"].items() if key[0] == site) == 41
+    engine = create_engine(pg_url)
+    with Session(engine) as session:
+        assert {r.status for r in session.scalars(select(CrawlRun))} == {"completed"}
+    engine.dispose()
