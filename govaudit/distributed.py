@@ -25,8 +25,8 @@ from pathlib import Path
 
 from govaudit.audit import (
     DEFAULT_OPTIONS,
-    CrawlOptions,
     Crawlers,
+    CrawlOptions,
     RunError,
     RunResult,
     _mark_unfinished,

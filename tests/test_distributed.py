@@ -349,3 +349,20 @@ def test_parallel_audits_on_postgresql(slow_site, tmp_path, redis_prefix, pg_url
     with Session(engine) as session:
         assert {r.status for r in session.scalars(select(CrawlRun))} == {"completed"}
     engine.dispose()
+
+
+def test_lease_script_spaces_requests_by_the_delay(redis_prefix):
+    """``limits.delay`` holds across workers: after one lease, the next waits about that long."""
+    from crawler.distributed import HostLeaseMiddleware, connect
+
+    middleware = HostLeaseMiddleware(connect(REDIS_SERVER), redis_prefix, limit=4, delay=0.3, lease_seconds=5)
+    keys = [f"{redis_prefix}:host:d:leases", f"{redis_prefix}:host:d:next"]
+
+    def lease(token: str) -> int:
+        return int(middleware._lease(keys=keys, args=[4, 300, token, 5000]))
+
+    assert lease("a") == 0
+    wait = lease("b")
+    assert 200 < wait <= 300
+    time.sleep(wait / 1000 + 0.02)
+    assert lease("b") == 0
