@@ -39,7 +39,7 @@ from govaudit.audit import (
     write_outputs,
 )
 from govaudit.config import SiteConfig
-from govaudit.db import database_url, open_database
+from govaudit.db import database_url, masked_url, open_database
 from govaudit.models import AuditRun, CrawlRun, utcnow
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def _redis(url: str):
     try:
         server.ping()
     except Exception as exc:  # noqa: BLE001 - redis raises several kinds; say which server and why
-        raise RunError(f"Redis at {url} is not reachable: {exc}") from None
+        raise RunError(f"Redis at {masked_url(url)} is not reachable: {exc}") from None
     return server
 
 
@@ -240,7 +240,7 @@ def join(config_path: str | Path, redis_url: str, audit_id: int, db_url: str | N
     namespace = run_namespace(prefix, audit_id)
     raw = server.get(f"{namespace}:meta")
     if raw is None:
-        raise RunError(f"no distributed run {audit_id} in Redis at {redis_url} (prefix {prefix!r})")
+        raise RunError(f"no distributed run {audit_id} in Redis at {masked_url(redis_url)} (prefix {prefix!r})")
     meta = json.loads(raw)
     if meta.get("state") != "crawling":
         raise RunError(f"distributed run {audit_id} is not crawling any more ({meta.get('state')})")
@@ -252,7 +252,7 @@ def join(config_path: str | Path, redis_url: str, audit_id: int, db_url: str | N
         for site_id, run_id in runs.items():
             crawl_run = session.get(CrawlRun, run_id)
             if crawl_run is None:
-                raise RunError(f"crawl run {run_id} of run {audit_id} is not in the database {url}: "
+                raise RunError(f"crawl run {run_id} of run {audit_id} is not in the database {masked_url(url)}: "
                                "a worker must use the coordinator's --db")
             if site_id not in {s.id for s in config.sites} or \
                     config.site(site_id).model_dump(mode="json") != crawl_run.site_config:

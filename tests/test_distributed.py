@@ -268,9 +268,10 @@ def test_a_worker_joins_a_run_and_stops_when_the_queue_is_idle(slow_site, tmp_pa
 
 def test_unreachable_redis_is_a_clear_error(tmp_path, slow_site):
     config = slow_site.config(tmp_path / "sites.yml", concurrency=2, max_pages=10)
-    done = govaudit("crawl", "--distributed", "--redis", "redis://127.0.0.1:1/0", "--config", str(config),
+    done = govaudit("crawl", "--distributed", "--redis", "redis://:s3cret@127.0.0.1:1/0", "--config", str(config),
                     "--db", f"sqlite:///{tmp_path}/audit.db", cwd=tmp_path)
-    assert done.returncode == 1 and "Redis at redis://127.0.0.1:1/0 is not reachable" in done.stderr
+    assert done.returncode == 1 and "Redis at redis://:***@127.0.0.1:1/0 is not reachable" in done.stderr
+    assert "s3cret" not in done.stderr
     assert not slow_site.paths
 
 
