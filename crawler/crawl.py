@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from scrapy import signals
@@ -134,8 +135,35 @@ def stop_on_signals(process: CrawlerProcess) -> None:
         signal.signal(signum, handler)
 
 
+@dataclass(frozen=True)
+class Distributed:
+    """This process is one worker of a distributed crawl (crawler.distributed)."""
+
+    redis_url: str
+    namespace: str  # <prefix>:<audit run>; each site's keys are under <namespace>:<site>
+    idle_timeout: float
+    worker: str
+
+
+def distributed_site_settings(settings: Settings, site: SiteConfig, dist: Distributed) -> None:
+    from crawler.distributed import distributed_settings
+
+    namespace = f"{dist.namespace}:{site.id}"
+    settings.setdict(distributed_settings(site.limits, dist.redis_url, namespace, dist.idle_timeout),
+                     priority="spider")
+    settings.set("GOVAUDIT_NAMESPACE", namespace, priority="spider")
+    settings.set("GOVAUDIT_REDIS_PREFIX", dist.namespace.split(":", 1)[0], priority="spider")
+    # The readings store (crawler.reuse) is one SQLite file a crawl holds a write transaction on: workers
+    # sharing a machine would lock each other out. They read every page; the HTTP cache still saves the bytes.
+    settings.set("GOVAUDIT_READINGS", None, priority="spider")
+    middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+    middlewares["crawler.distributed.HostLeaseMiddleware"] = 950
+    settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
+
+
 def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, progress: bool = True,
-          cache_root: Path | None = None, full: bool = False, job_root: Path | None = None) -> None:
+          cache_root: Path | None = None, full: bool = False, job_root: Path | None = None,
+          distributed: Distributed | None = None) -> None:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     base = get_project_settings()
     # Crawlers built here (one per site, with its own settings) expect the reactor in place.
@@ -159,25 +187,51 @@ def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, pro
             if full:  # forget what was stored: every page is fetched whole, and stored afresh
                 shutil.rmtree(cache_dir, ignore_errors=True)
         job_dir = None
-        if job_root is not None:
+        if job_root is not None and distributed is None:  # a distributed crawl's queue is in Redis
             job_dir = job_root / site.id
             prepare_job_dir(job_dir, site.id, run_id)
-        crawler = Crawler(PortalSpider, site_settings(base, config, site, db_url, run_id, browser, cache_dir,
-                                                      job_dir))
+        settings = site_settings(base, config, site, db_url, run_id, browser, cache_dir, job_dir)
+        kwargs = {}
+        spider_cls = PortalSpider
+        if distributed is not None:
+            from crawler.distributed import DistributedPortalSpider
+
+            distributed_site_settings(settings, site, distributed)
+            spider_cls = DistributedPortalSpider
+            kwargs = {"redis_url": distributed.redis_url, "namespace": f"{distributed.namespace}:{site.id}",
+                      "worker": distributed.worker, "idle_timeout": distributed.idle_timeout}
+        crawler = Crawler(spider_cls, settings)
         crawler.signals.connect(opened, signal=signals.spider_opened, weak=False)
-        process.crawl(crawler, site=site, run_id=run_id, as_of=as_of, browser=browser)
+        process.crawl(crawler, site=site, run_id=run_id, as_of=as_of, browser=browser, **kwargs)
     from twisted.internet import reactor
 
     if progress:
         def report() -> None:
             for site_id, spider in spiders.items():
-                print(json.dumps({"site": site_id, "pages": spider.pages_done, "queued": len(spider.requested),
+                print(json.dumps({"site": site_id, "pages": spider.pages_done, "queued": spider.queued(),
                                   "errors": spider.errors}), flush=True)
 
         loop = task.LoopingCall(report)
         reactor.callWhenRunning(loop.start, 1.0, now=False)
+    if distributed is not None:
+        from crawler.distributed import HEARTBEAT_SECONDS, HEARTBEAT_TTL, connect
+
+        server = connect(distributed.redis_url)
+
+        server.sadd(f"{distributed.namespace}:workers", distributed.worker)
+
+        def heartbeat() -> None:  # the coordinator waits for the workers whose heartbeat is alive
+            try:
+                server.set(f"{distributed.namespace}:alive:{distributed.worker}", "1", ex=HEARTBEAT_TTL)
+            except Exception as exc:  # noqa: BLE001 - Redis away for a moment: the next beat tries again
+                logging.getLogger(__name__).warning("heartbeat to Redis failed: %s", exc)
+
+        beat = task.LoopingCall(heartbeat)
+        reactor.callWhenRunning(beat.start, HEARTBEAT_SECONDS, now=True)
     reactor.callWhenRunning(stop_on_signals, process)
     process.start(install_signal_handlers=False)
+    if distributed is not None:
+        server.delete(f"{distributed.namespace}:alive:{distributed.worker}")
     if job_root is not None:
         for site_id, spider in spiders.items():
             if spider.close_reason == "finished":  # done: nothing to resume
@@ -196,6 +250,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="ignore the HTTP cache: fetch every page whole")
     parser.add_argument("--job-dir", type=Path,
                         help="Scrapy JOBDIR root (one folder a site): an interrupted crawl is resumed from it")
+    parser.add_argument("--distributed", action="store_true",
+                        help="one worker of a distributed crawl: the queue and the crawl's state are in Redis")
+    parser.add_argument("--redis", default=os.environ.get("GOVAUDIT_REDIS"),
+                        help="Redis URL of a distributed crawl (default: $GOVAUDIT_REDIS)")
+    parser.add_argument("--namespace", help="the run's Redis key prefix (<prefix>:<audit run>)")
+    parser.add_argument("--idle-timeout", type=float, default=30.0,
+                        help="a distributed worker stops once the shared queue has been idle this long")
+    parser.add_argument("--worker", help="this worker's name in the run (default: host-pid-random)")
     args = parser.parse_args(argv)
     if not args.db:
         parser.error("--db or $GOVAUDIT_DB is required")
@@ -205,8 +267,15 @@ def main(argv: list[str] | None = None) -> int:
         site_id, _, run_id = pair.partition("=")
         runs[site_id] = int(run_id)
     logging.getLogger("scrapy.core.scraper").setLevel(logging.WARNING)
+    distributed = None
+    if args.distributed:
+        if not args.redis or not args.namespace:
+            parser.error("--distributed needs --redis and --namespace")
+        from crawler.distributed import worker_id
+
+        distributed = Distributed(args.redis, args.namespace, args.idle_timeout, args.worker or worker_id())
     crawl(config, args.db, runs, args.as_of, progress=not args.no_progress, cache_root=args.cache_dir,
-          full=args.full, job_root=args.job_dir)
+          full=args.full, job_root=args.job_dir, distributed=distributed)
     return 0
 
 

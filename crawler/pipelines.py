@@ -51,9 +51,12 @@ class AuditDatabasePipeline:
     marked ``crawled`` only when the spider closed normally, so a killed crawl is recognisable.
     """
 
-    def __init__(self, db_url: str, run_id: int):
+    def __init__(self, db_url: str, run_id: int, shared: Any = None):
         self.db_url = db_url
         self.run_id = run_id
+        # A distributed crawl (crawler.distributed.SharedState): which URLs have a row is known in Redis,
+        # and the coordinator, not this worker, settles the run.
+        self.shared = shared
         self.factory: sessionmaker[Session] | None = None
         self.buffers: dict[type, list[dict[str, Any]]] = {}
         self.page_urls: set[str] = set()
@@ -67,13 +70,20 @@ class AuditDatabasePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        pipeline = cls(crawler.settings["GOVAUDIT_DB"], crawler.settings.getint("GOVAUDIT_RUN_ID"))
+        shared = None
+        if crawler.settings.get("GOVAUDIT_NAMESPACE"):
+            from crawler.distributed import SharedState, connect
+
+            shared = SharedState(connect(crawler.settings["REDIS_URL"]), crawler.settings["GOVAUDIT_NAMESPACE"])
+        pipeline = cls(crawler.settings["GOVAUDIT_DB"], crawler.settings.getint("GOVAUDIT_RUN_ID"), shared)
         # The close reason reaches signal handlers only, and they run after close_spider.
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     def open_spider(self, spider=None) -> None:
         self.factory = open_database(self.db_url)
+        if self.shared is not None:
+            return
         # A resumed crawl writes into the run it interrupted: pages stored then are updated, not added.
         with self.factory() as session:
             for model, seen in ((Page, self.page_urls), (Probe, self.probe_urls),
@@ -93,10 +103,9 @@ class AuditDatabasePipeline:
             row = dataclasses.asdict(item)
             if not isinstance(item, AnnualReportItem):
                 row["fetched_at"] = utcnow()
-            if item.url in seen:
+            if self._stored_before(model, item.url, seen):
                 self.updates.append((model, row))
             else:
-                seen.add(item.url)
                 self._add(model, row)
         elif isinstance(item, LinksItem):
             for link in item.links:
@@ -111,6 +120,15 @@ class AuditDatabasePipeline:
         ):
             self.flush()
         return item
+
+    def _stored_before(self, model: type, url: str, seen: set[str]) -> bool:
+        """Whether a row of ``url`` was added already (by any worker of a distributed crawl); marks it added."""
+        if self.shared is not None:
+            return self.shared.claim(f"stored_{model.__tablename__}", None, url) == 0
+        if url in seen:
+            return True
+        seen.add(url)
+        return False
 
     def flush(self) -> None:
         self.last_flush = time.monotonic()
@@ -127,10 +145,16 @@ class AuditDatabasePipeline:
                     if rows:
                         session.execute(insert(model), rows)
                 for model, row in updates:
-                    values = {k: v for k, v in row.items() if k != "url"}
-                    session.execute(
+                    values = {k: v for k, v in row.items() if k not in ("url", "_tries")}
+                    done = session.execute(
                         update(model).where(model.crawl_run_id == self.run_id, model.url == row["url"]).values(**values)
                     )
+                    if done.rowcount == 0 and self.shared is not None:
+                        # Another worker added the row but has not written it yet: try again next flush.
+                        tries = row.setdefault("_tries", 0)
+                        if tries < 30:
+                            row["_tries"] = tries + 1
+                            self.updates.append((model, row))
         except Exception:
             logger.exception("run %s: could not store %d rows", self.run_id,
                              sum(len(r) for r in buffers.values()))
@@ -140,33 +164,50 @@ class AuditDatabasePipeline:
 
     def spider_closed(self, spider, reason: str) -> None:
         self.flush()
+        if self.shared is not None:
+            for _ in range(30):  # updates waiting for another worker's rows
+                if not self.updates:
+                    break
+                time.sleep(0.2)
+                self.flush()
+            spider.worker_report(reason, self.counts)
+            return
         columns: list[ColumnItem] = spider.column_items()
         assert self.factory is not None
         with self.factory.begin() as session:
-            # The columns as the spider knows them now: an interrupted session of the crawl stored them too.
-            session.execute(delete(Column).where(Column.crawl_run_id == self.run_id))
-            if columns:
-                session.execute(insert(Column), [dict(dataclasses.asdict(c), crawl_run_id=self.run_id)
-                                                 for c in columns])
-            self.counts[Column.__tablename__] = len(columns)
-            messages = spider.message_items()
-            store_messages(session, self.run_id, messages)
-            self.counts[Message.__tablename__] = len(messages)
-            resolve_link_status(session, self.run_id)
-            settle_documents(session, self.run_id)
-            settle_reports(session, self.run_id)
-            run = session.get(CrawlRun, self.run_id)
-            if run is not None:
-                stats = dict(run.stats or {})
-                rows = dict(stats.get("rows") or {}) if spider.resumed else {}
-                for table, n in self.counts.items():
-                    rows[table] = n if table in (Column.__tablename__, Message.__tablename__) else rows.get(table, 0) + n
-                stats.update(spider.crawl_stats())
-                stats["rows"] = rows
-                stats["close_reason"] = reason
-                run.stats = stats
-                if reason == "finished" and run.status == "running":
-                    run.status = "crawled"
+            settle_crawl_run(session, self.run_id, columns, spider.crawl_stats(), self.counts, reason,
+                             resumed=bool(spider.resumed), messages=spider.message_items())
+
+
+def settle_crawl_run(session: Session, run_id: int, columns: list[ColumnItem], crawl_stats: dict[str, Any],
+                     counts: dict[str, int], reason: str, resumed: bool,
+                     messages: list[MessageItem] | None = None) -> None:
+    """After the crawl: the columns and the boards' messages as the spider knows them, the links' outcomes,
+    the documents' columns, the annual reports' dates, the run's stats; the run is ``crawled`` when the crawl
+    finished normally."""
+    # The columns as the spider knows them now: an interrupted session of the crawl stored them too.
+    session.execute(delete(Column).where(Column.crawl_run_id == run_id))
+    if columns:
+        session.execute(insert(Column), [dict(dataclasses.asdict(c), crawl_run_id=run_id) for c in columns])
+    counts = {**counts, Column.__tablename__: len(columns)}
+    if messages is not None:
+        store_messages(session, run_id, messages)
+        counts[Message.__tablename__] = len(messages)
+    resolve_link_status(session, run_id)
+    settle_documents(session, run_id)
+    settle_reports(session, run_id)
+    run = session.get(CrawlRun, run_id)
+    if run is not None:
+        stats = dict(run.stats or {})
+        rows = dict(stats.get("rows") or {}) if resumed else {}
+        for table, n in counts.items():
+            rows[table] = n if table in (Column.__tablename__, Message.__tablename__) else rows.get(table, 0) + n
+        stats.update(crawl_stats)
+        stats["rows"] = rows
+        stats["close_reason"] = reason
+        run.stats = stats
+        if reason == "finished" and run.status == "running":
+            run.status = "crawled"
 
 
 def store_messages(session: Session, run_id: int, messages: list[MessageItem]) -> None:

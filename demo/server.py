@@ -40,6 +40,7 @@ import datetime as dt
 import re
 import socket
 import threading
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: _RoleServer
     protocol_version = "HTTP/1.1"
 
+    def handle_one_request(self) -> None:
+        # Every request is counted (role, method, path and query), for tests that a crawl asks once.
+        self.requestline = ""
+        super().handle_one_request()
+        if self.requestline and getattr(self, "command", None):
+            self.server.portal.count(self.server.role, self.command, self.path)
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self._respond(send_body=True)
 
@@ -287,6 +295,8 @@ class DemoPortal:
     def __init__(self, anchor: dt.date, base_port: int | None = None):
         self.anchor = anchor
         self.routes = load_routes()
+        self.requests: Counter[tuple[str, str, str]] = Counter()
+        self._count_lock = threading.Lock()
         self._servers: list[_RoleServer] = []
         self._threads: list[threading.Thread] = []
         self.hosts: dict[str, str] = {}
@@ -326,6 +336,10 @@ class DemoPortal:
                     raise ValueError(f"{role}: {relative} and {found[path]} are both served at {path}")
                 found[path] = file
         return found
+
+    def count(self, role: str, method: str, path: str) -> None:
+        with self._count_lock:
+            self.requests[(role, method, path)] += 1
 
     def port(self, role: str) -> int:
         return int(self.hosts[role].rsplit(":", 1)[1])

@@ -167,6 +167,58 @@ def run_cmd(config_path: str, db_url: str | None, out_dir: str, site_ids: Sequen
     sys.exit(_exit_code(result))
 
 
+@main.command("crawl")
+@config_option
+@db_option
+@click.option("--distributed", is_flag=True, help="crawl with processes that share a Redis queue (required)")
+@click.option("--redis", "redis_url", envvar="GOVAUDIT_REDIS", default=None,
+              help="Redis URL of the shared queue, e.g. redis://127.0.0.1:6379/0 (or $GOVAUDIT_REDIS)")
+@click.option("--run", "join_run", type=int, default=None,
+              help="join distributed run N as one more crawler (started by a coordinator elsewhere)")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 64),
+              help="crawler processes the coordinator starts on this machine (0: only workers that join)")
+@click.option("--idle-timeout", default=30.0, show_default=True, type=click.FloatRange(1),
+              help="seconds the shared queue must stay idle before the crawlers stop")
+@click.option("--redis-prefix", default="govaudit", show_default=True, help="prefix of the run's Redis keys")
+@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--site", "site_ids", multiple=True, help="only this site (repeatable)")
+@as_of_option
+@full_option
+@click.option("--jobs", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="sites audited at the same time, each in its own process")
+def crawl_cmd(config_path: str, db_url: str | None, distributed: bool, redis_url: str | None, join_run: int | None,
+              workers: int, idle_timeout: float, redis_prefix: str, out_dir: str, site_ids: Sequence[str], as_of,
+              full: bool, jobs: int) -> None:
+    """A distributed run: without --run, coordinate one (create it, start --workers crawlers, wait until the
+    queue is idle, audit and report); with --run N, join run N as one more crawler."""
+    from govaudit.audit import RunError
+    from govaudit.distributed import coordinate, join
+
+    if not distributed:
+        fail("crawl needs --distributed (one machine without Redis: govaudit run)")
+    if not redis_url:
+        fail("--distributed needs --redis URL (or $GOVAUDIT_REDIS)")
+    options = _options(full, jobs)
+    try:
+        if join_run is not None:
+            code = join(config_path, redis_url, join_run, db_url=db_url, prefix=redis_prefix, options=options)
+            sys.exit(0 if code == 0 else EXIT_FAILED)
+
+        def announce(audit_id: int) -> None:
+            err.print(f"distributed run {audit_id}: more crawlers join it with "
+                      f"govaudit crawl --distributed --redis URL --run {audit_id}", highlight=False, soft_wrap=True)
+
+        result = coordinate(config_path, redis_url, db_url=db_url, out_dir=out_dir, site_ids=site_ids, as_of=as_of,
+                            workers=workers, idle_timeout=idle_timeout, prefix=redis_prefix, options=options,
+                            announce=announce)
+    except KeyboardInterrupt:
+        fail("interrupted: the distributed run's crawlers were stopped", EXIT_INTERRUPTED)
+    except (RunError, ConfigError, DatabaseError) as exc:
+        fail(str(exc))
+    _summarise(result)
+    sys.exit(_exit_code(result))
+
+
 def _runs(session, run_ref: str, site_ids: Sequence[str]):
     from govaudit.findings import select_runs
 

@@ -187,6 +187,15 @@ RESUMED_STATE = (
 )
 
 
+def adjust_nav_only(columns: list[ColumnItem], home_links: set[str], subcolumns: dict[str, list[str]]) -> None:
+    """Links that the home page carries too are the site's own menu and footer, repeated on every page
+    of a flat layout: they do not make a blank page a navigation node."""
+    for column in columns:
+        if column.nav_only and home_links:
+            own = [url for url in subcolumns.get(column.url, []) if url not in home_links]
+            column.nav_only = len(own) >= 2
+
+
 class ContextPool:
     """Browser contexts for rendering, recycled: after ``pages`` pages a context takes no new ones,
     and it is closed once its last page is (pages are always closed before their context)."""
@@ -340,16 +349,22 @@ class PortalSpider(Spider):
         """static | js | auto for a column (its own setting, else the site's)."""
         return self.render_modes.get(column_url or "", self.site.render)
 
-    def _page_request(self, url: str, hops: int, *, list_of: str | None = None, priority: int = 0,
-                      again: bool = False, render: bool = False, extra: dict | None = None) -> Request | None:
+    def _admit(self, url: str, again: bool) -> bool:
+        """Whether to request a page: once (unless ``again``), within ``limits.pages`` and the query cap."""
         if url in self.requested and not again:
-            return None
+            return False
         if len(self.requested) >= self.site.limits.pages and url not in self.requested:
             self.truncated = True
-            return None
+            return False
         if url not in self.requested and self._trapped(url):
-            return None
+            return False
         self.requested.add(url)
+        return True
+
+    def _page_request(self, url: str, hops: int, *, list_of: str | None = None, priority: int = 0,
+                      again: bool = False, render: bool = False, extra: dict | None = None) -> Request | None:
+        if not self._admit(url, again):
+            return None
         meta: dict[str, Any] = {"hops": hops, "list_of": list_of, "download_slot": host_of(url), **(extra or {})}
         if render and self.browser:
             meta.update(self.contexts.meta())
@@ -382,10 +397,15 @@ class PortalSpider(Spider):
         return Request(url, callback=self.parse_page, errback=self.render_failed, priority=3, dont_filter=True,
                        meta=meta)
 
-    def _probe_request(self, url: str, kind: str) -> Request | None:
+    def _admit_probe(self, url: str) -> bool:
         if url in self.probed or len(self.probed) >= self.site.limits.pages:
-            return None
+            return False
         self.probed.add(url)
+        return True
+
+    def _probe_request(self, url: str, kind: str) -> Request | None:
+        if not self._admit_probe(url):
+            return None
         if kind == "external" and not probe_allowed(url):
             # A page may link anywhere; the crawler does not knock on private networks because of it.
             self.not_probed += 1
@@ -410,10 +430,9 @@ class PortalSpider(Spider):
         """Fetch a transient failure again after the crawl (``limits.recheck_times``, ``recheck_delay``):
         one timeout or one 503 must not become a finding."""
         url = normalize_url(request.url)
-        done = self.rechecks.get(url, 0)
-        if done >= self.site.limits.recheck_times:
+        done = self._recheck_number(url)
+        if done is None:
             return
-        self.rechecks[url] = done + 1
         keep = ("hops", "list_of", "probe_kind", "dont_obey_robotstxt", "download_slot", "account", "annual_report",
                 "download_maxsize")
         meta = {k: v for k, v in request.meta.items() if k in keep}
@@ -424,6 +443,14 @@ class PortalSpider(Spider):
 
     def _will_recheck(self, url: str) -> bool:
         return any(normalize_url(request.url) == url for request in self.recheck_due)
+
+    def _recheck_number(self, url: str) -> int | None:
+        """How many second looks ``url`` had before this one, counting this one; None past the limit."""
+        done = self.rechecks.get(url, 0)
+        if done >= self.site.limits.recheck_times:
+            return None
+        self.rechecks[url] = done + 1
+        return done
 
     def on_idle(self) -> None:
         """Hold the crawl open while failed pages wait for their second look."""
@@ -445,10 +472,50 @@ class PortalSpider(Spider):
         raise DontCloseSpider
 
     # --- pages ------------------------------------------------------------------------------
+    def known_column(self, url: str | None) -> ColumnItem | None:
+        """The column at ``url``, if one is configured or was discovered."""
+        return self.columns.get(url or "")
+
+    def column_changed(self, column: ColumnItem, *fields: str, weak: bool = False) -> None:
+        """``fields`` of ``column`` were set (a distributed crawl shares them; ``weak``: unless set already)."""
+
+    def _claim(self, store: str, scope: str, member: str, cap: int | None = None, initial: str | None = None) -> int:
+        """Add ``member`` to the set ``store[scope]`` (created holding ``initial``): 1 added, 0 there
+        already, -1 not added because the set holds ``cap`` members."""
+        members = getattr(self, store).setdefault(scope, {initial} if initial is not None else set())
+        if member in members:
+            return 0
+        if cap is not None and len(members) >= cap:
+            return -1
+        members.add(member)
+        return 1
+
+    def _claimed(self, store: str, scope: str) -> int:
+        return len(getattr(self, store).get(scope, ()))
+
+    def _entries_taken(self, column: ColumnItem, n: int) -> int:
+        """Count ``n`` new entries of a column; returns the position of the first."""
+        start = column.entries
+        column.entries += n
+        return start
+
+    def _set_home_links(self, links: set[str]) -> None:
+        self.home_links = links
+
+    def _set_subcolumns(self, column_url: str, urls: list[str]) -> None:
+        self.subcolumns[column_url] = urls
+
+    def _add_column(self, column: ColumnItem) -> bool:
+        """Register a discovered column; False when it is known already."""
+        if column.url in self.columns:
+            return False
+        self.columns[column.url] = column
+        return True
+
     def role_of(self, url: str, meta: dict) -> tuple[str, str | None]:
         if url == self.home:
             return "home", None
-        if url in self.columns:
+        if self.known_column(url) is not None:
             return "column", url
         if meta.get("list_of"):
             return "list", meta["list_of"]
@@ -471,9 +538,10 @@ class PortalSpider(Spider):
             content_hash=hashlib.sha1(response.body).hexdigest(), size=len(response.body),
             depth=hops, kind=kind, column_url=column_url, rendered_by_js=rendered is not None,
         )
-        column = self.columns.get(column_url) if kind == "column" else None
+        column = self.known_column(column_url) if kind == "column" else None
         if column is not None:
             column.status, column.final_url, column.error = response.status, final_url, None
+            self.column_changed(column, "status", "final_url", "error")
         if "cached" in response.flags:
             self.not_modified += 1  # revalidated: the server answered 304, the stored copy is read
         if response.status >= 400:
@@ -534,7 +602,7 @@ class PortalSpider(Spider):
         if link_items:
             yield LinksItem(from_url=url, links=link_items)
         if kind == "home":
-            self.home_links = {link.to_url for link in link_items}
+            self._set_home_links({link.to_url for link in link_items})
         for item in self._annual_reports(response, url, page.title, text, content_type, link_items, reading, hops):
             yield item
 
@@ -547,7 +615,7 @@ class PortalSpider(Spider):
         elif kind == "other" and reading.document is not None:
             yield self._document(reading.document, url, page.title)
         if kind == "other" and reading.message is not None:
-            self.message_pages[url] = reading.message
+            self._keep_message_page(url, reading.message)
         for item in follow_first:  # an async generator has no "yield from"
             yield item
 
@@ -594,25 +662,27 @@ class PortalSpider(Spider):
                 yield request
 
     def _discover_column(self, name: str, url: str, hops: int) -> Request | None:
-        if url == self.home or url in self.columns or not host_allowed(url, self.site.allowed_hosts):
+        if url == self.home or self.known_column(url) is not None or not host_allowed(url, self.site.allowed_hosts):
             return None
         if _NON_HTML_SUFFIX.search(urlsplit(url).path):
             return None
         category = guess_category(name)
-        self.columns[url] = ColumnItem(
+        if not self._add_column(ColumnItem(
             name=name, url=url, category=category, category_guessed=True, unit=self.site.unit, source="nav",
-        )
+        )):
+            return None
         # Already fetched in another role: fetch it again as the column it turned out to be.
-        return self._page_request(url, hops, priority=5, again=url in self.requested)
+        return self._page_request(url, hops, priority=5, again=True)
 
     def _read_list_page(self, text: str, base: str, url: str, column_url: str | None, hops: int,
                         rendered: bool, links: set[str]):
-        column = self.columns.get(column_url or "")
+        column = self.known_column(column_url)
         if column is None:
             return
         page = read_list(text, base, as_of=self.as_of)
         if rendered:
             column.rendered_by_js = True
+            self.column_changed(column, "rendered_by_js")
         if column.category == "interaction":
             yield from self._read_board(column, text, base, hops)
         if url == column.url and not page.entries and not rendered and self.render_mode(column.url) == "auto" \
@@ -620,27 +690,31 @@ class PortalSpider(Spider):
             # Its HTML lists nothing but scripts may build the list: read it as a browser shows it.
             # Until then this page's placeholder and navigation count as they are.
             yield self._render_again(url, hops, None, links)
-        read = self.pages_read.setdefault(column.url, set())
-        read.add(url)  # a page read again in the browser is still one page
-        column.list_pages = len(read)
+        self._claim("pages_read", column.url, url)  # a page read again in the browser is still one page
+        column.list_pages = self._claimed("pages_read", column.url)
+        self.column_changed(column, "list_pages")
         if url == column.url:
             column.placeholder = page.placeholder if not page.entries else None
             column.nav_only = not page.entries and not page.placeholder and len(page.subcolumns) >= 2
-            self.subcolumns[column.url] = [normalize_url(sub_url) for _, sub_url in page.subcolumns]
+            self._set_subcolumns(column.url, [normalize_url(sub_url) for _, sub_url in page.subcolumns])
             column.single_page = (not page.entries and not page.placeholder and not column.nav_only
                                   and not page.data and page.text_length >= SINGLE_PAGE_TEXT)
+            self.column_changed(column, "placeholder", "nav_only", "single_page")
         yield from self._take_entries(column, url, page, hops)
-        seen = self.list_pages.setdefault(column.url, {column.url})
         for next_url in page.next_pages:
             next_url = normalize_url(next_url)
-            if next_url in seen or not host_allowed(next_url, self.site.allowed_hosts):
+            if not host_allowed(next_url, self.site.allowed_hosts):
                 continue
-            if len(seen) >= self.site.limits.list_pages:
+            claimed = self._claim("list_pages", column.url, next_url, self.site.limits.list_pages, column.url)
+            if claimed == 0:
+                continue
+            if claimed < 0:
                 column.truncated = True
+                self.column_changed(column, "truncated")
                 break
-            seen.add(next_url)
-            request = self._page_request(next_url, hops, list_of=column.url, priority=4,
-                                         again=next_url in self.requested, render=rendered)
+            # Fetched in another role already (a link to page 2), it is fetched again as a list page.
+            request = self._page_request(next_url, hops, list_of=column.url, priority=4, again=True,
+                                         render=rendered)
             if request is not None:
                 yield request
         if column.nav_only and url == column.url:
@@ -656,10 +730,16 @@ class PortalSpider(Spider):
             url = normalize_url(row.url)
             if not host_allowed(url, self.site.allowed_hosts):
                 continue
-            self.board_rows.setdefault(url, (column.url, row.fields))
+            self._keep_board_row(url, column.url, row.fields)
             request = self._page_request(url, hops + 1, priority=2)
             if request is not None:
                 yield request
+
+    def _keep_board_row(self, url: str, column_url: str, fields: MessageFields) -> None:
+        self.board_rows.setdefault(url, (column_url, fields))
+
+    def _keep_message_page(self, url: str, fields: MessageFields) -> None:
+        self.message_pages[url] = fields
 
     def message_items(self) -> list[MessageItem]:
         """The boards' messages, each row joined with its page's fields (read at close by the pipeline)."""
@@ -670,31 +750,31 @@ class PortalSpider(Spider):
         further data the CMS serves them from requested (bounded like pagination)."""
         # One entry once per column: "/x/" and "/x/index.html", or a CMS that serves the same records
         # for every page number, must not count an entry twice.
-        known = self.column_entries.setdefault(column.url, set())
         entries = []
         for entry in page.entries:
             entry_url = normalize_url(entry.url)
-            if entry_url not in known:
-                known.add(entry_url)
+            if self._claim("column_entries", column.url, entry_url) == 1:
                 entries.append((entry_url, entry))
-        start = column.entries
-        column.entries += len(entries)
+        start = self._entries_taken(column, len(entries))
         if page.entries or not column.reader:
             column.reader = page.reader
+            self.column_changed(column, "reader", weak=not page.entries)
         yield ListingsItem(column_url=column.url, page_url=page_url, entries=[
             ListingItem(column_url=column.url, page_url=page_url, position=start + i, title=e.title,
                         url=entry_url, date=e.date, date_text=e.date_text)
             for i, (entry_url, e) in enumerate(entries)
         ])
-        seen = self.list_pages.setdefault(column.url, {column.url})
         for data in page.data:
             key = f"{data.method} {data.url} {data.body or ''}"
-            if key in seen or not host_allowed(data.url, self.site.allowed_hosts):
+            if not host_allowed(data.url, self.site.allowed_hosts):
                 continue
-            if len(seen) >= self.site.limits.list_pages:
+            claimed = self._claim("list_pages", column.url, key, self.site.limits.list_pages, column.url)
+            if claimed == 0:
+                continue
+            if claimed < 0:
                 column.truncated = True
+                self.column_changed(column, "truncated")
                 break
-            seen.add(key)
             yield self._data_request(data, column.url, hops)
         for entry_url, _entry in entries:
             if host_allowed(entry_url, self.site.allowed_hosts):
@@ -712,7 +792,7 @@ class PortalSpider(Spider):
 
     def parse_list_data(self, response: Response):
         """A CMS's list data endpoint (e.g. Hanweb's dataproxy.jsp) answering for a column."""
-        column = self.columns[response.meta["column"]]
+        column = self.known_column(response.meta["column"])
         if response.status >= 400:
             self.logger.warning("%s: %s: list data of column %s: HTTP %s", self.site.id, response.url,
                                 column.name, response.status)
@@ -723,7 +803,7 @@ class PortalSpider(Spider):
         yield from self._take_entries(column, normalize_url(response.url), page, response.meta["hops"])
 
     def data_failed(self, failure: Failure) -> None:
-        column = self.columns[failure.request.meta["column"]]
+        column = self.known_column(failure.request.meta["column"])
         self.logger.warning("%s: %s: list data of column %s: %s", self.site.id, failure.request.url, column.name,
                             describe_failure(failure))
 
@@ -813,9 +893,10 @@ class PortalSpider(Spider):
         if reason not in LASTING_FAILURES:
             self._maybe_recheck(request, reason)
         kind, column_url = self.role_of(url, request.meta)
-        column = self.columns.get(column_url) if kind == "column" else None
+        column = self.known_column(column_url) if kind == "column" else None
         if column is not None:
             column.error = reason
+            self.column_changed(column, "error")
         yield PageItem(url=url, final_url=None, status=None, error=reason, depth=request.meta.get("hops", 0),
                        kind=kind, column_url=column_url)
         if self.reports.is_attachment(url, request.meta) and not self._will_recheck(url):
@@ -924,13 +1005,13 @@ class PortalSpider(Spider):
     def column_items(self) -> list[ColumnItem]:
         """Every column; one never fetched (limits, robots.txt) has neither status nor error, so no
         check can mistake it for an unreachable or blank one."""
-        for column in self.columns.values():
-            if column.nav_only and self.home_links:
-                # Links that the home page carries too are the site's own menu and footer, repeated on
-                # every page of a flat layout: they do not make a blank page a navigation node.
-                own = [url for url in self.subcolumns.get(column.url, []) if url not in self.home_links]
-                column.nav_only = len(own) >= 2
-        return list(self.columns.values())
+        columns = list(self.columns.values())
+        adjust_nav_only(columns, self.home_links, self.subcolumns)
+        return columns
+
+    def queued(self) -> int:
+        """Pages requested so far (the progress display's figure)."""
+        return len(self.requested)
 
     def _bytes_received(self) -> int:
         """Body bytes over the network: counted beside the HTTP cache when there is one (Scrapy's own
