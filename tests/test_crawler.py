@@ -20,8 +20,12 @@ def page(body: str, title: str = "页面") -> str:
     return f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
 
 
+# The tests' other sites are on loopback too: loopback is the private network a test site may reach.
+LOOPBACK = "[127.0.0.0/8]"
+
+
 def write_config(tmp_path: Path, server: MockServer, extra: str = "", columns: str = "",
-                 service: MockServer | None = None) -> Path:
+                 service: MockServer | None = None, private_network: str = LOOPBACK) -> Path:
     service_hosts = f"[{service.host}]" if service else "[]"
     text = textwrap.dedent(f"""\
         sites:
@@ -31,6 +35,7 @@ def write_config(tmp_path: Path, server: MockServer, extra: str = "", columns: s
             unit: 办公室
             allowed_hosts: [{server.host}]
             service_hosts: {service_hosts}
+            private_network: {private_network}
             limits: {{delay: 0, concurrency: 4, timeout: 5, recheck_delay: 0.2}}
         """) + extra + columns
     path = tmp_path / "sites.yml"
@@ -359,12 +364,15 @@ def test_a_second_crawl_of_an_unchanged_site_is_answered_with_304s(tmp_path):
 
 def test_links_to_private_networks_and_other_schemes_are_never_probed():
     from crawler.spiders.portal import probe_allowed
+    from govaudit.config import SiteConfig
 
-    assert probe_allowed("http://www.gov.cn/")
-    assert probe_allowed("http://127.0.0.1:8080/")  # loopback: this machine
+    site = SiteConfig(id="s", name="站", url="http://www.example.gov.cn/", private_network=["127.0.0.0/8"])
+    assert probe_allowed("http://www.gov.cn/", site)
+    assert probe_allowed("http://127.0.0.1:8080/", site)  # loopback: configured for it
+    assert not probe_allowed("http://127.0.0.1:8080/", site.model_copy(update={"private_network": False}))
     for url in ("http://10.1.2.3/", "http://192.168.1.1/admin", "http://172.20.0.5/", "http://169.254.169.254/",
                 "http://100.64.1.1/", "http://[fd00::1]/", "ftp://ftp.example.gov.cn/a.doc", "file:///etc/passwd"):
-        assert not probe_allowed(url), url
+        assert not probe_allowed(url, site), url
 
 
 def test_a_private_address_linked_from_a_page_gets_no_request_and_no_finding(tmp_path):
