@@ -11,7 +11,15 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, IPvAnyNetwork, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CATEGORIES = ("news", "notice", "policy", "personnel", "plan", "report", "interaction", "service", "other")
 Category = Literal["news", "notice", "policy", "personnel", "plan", "report", "interaction", "service", "other"]
