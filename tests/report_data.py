@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from govaudit.db import open_database
 from govaudit.models import AuditRun, CrawlRun, FindingRecord, Site
+from tests.conftest import audit_db_url
 
 COUNTY = "xingguo-county"
 EDU = "xingguo-edu"
@@ -52,7 +53,7 @@ def install_fake_registry(monkeypatch) -> None:
 
 
 def open_session(tmp_path: Path) -> Session:
-    return open_database(f"sqlite:///{tmp_path}/a.db")()
+    return open_database(audit_db_url(tmp_path))()
 
 
 def add_finding(session: Session, run: CrawlRun, check: str, severity: str, status: str, message: str,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from govaudit.audit import CrawlOptions, run
 from govaudit.db import open_database
 from govaudit.models import Column, CrawlRun, Document, FindingRecord, Link, Listing, Page, Probe
+from tests.conftest import audit_db_url
 from tests.mockserver import MockServer, Reply
 
 AS_OF = dt.date(2026, 6, 15)
@@ -51,7 +52,7 @@ def edited(config: Path, old: str, new: str) -> str:
 
 
 def crawl(tmp_path: Path, config: Path):
-    db = f"sqlite:///{tmp_path}/audit.db"
+    db = audit_db_url(tmp_path)
     result = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
                  options=CrawlOptions(cache_dir=tmp_path / "cache"))
     factory = open_database(db)
@@ -218,7 +219,7 @@ def test_a_killed_crawl_is_marked_failed_and_earlier_runs_stay_intact(tmp_path):
 
     with MockServer({"/": home}) as server:
         config = write_config(tmp_path, server)
-        db = f"sqlite:///{tmp_path}/audit.db"
+        db = audit_db_url(tmp_path)
         first = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
                  options=CrawlOptions(cache_dir=tmp_path / "cache"))
         factory = open_database(db)
@@ -450,7 +451,7 @@ def test_an_unchanged_page_is_not_read_again_and_a_changed_one_is(tmp_path):
         <td>兴府字〔2026〕5号</td></tr></table><p>正文</p><a href="/b.html">附件</a>""", "关于印发某办法的通知")}
     routes = {"/": Reply(page('<a href="/a.html">关于印发某办法的通知</a>')),
               "/a.html": lambda _count: Reply(article["body"]), "/b.html": Reply(page("附件页"))}
-    db = f"sqlite:///{tmp_path}/audit.db"
+    db = audit_db_url(tmp_path)
 
     def night(as_of: dt.date):
         result = run(config, db_url=db, out_dir=None, as_of=as_of, log_dir=tmp_path / "logs",
