@@ -116,8 +116,9 @@ def test_robots_txt_is_obeyed_by_default_and_can_be_switched_off(tmp_path):
         config = edited(write_config(tmp_path, server),
             "    unit: 办公室\n", "    unit: 办公室\n    robots: false\n")
         (tmp_path / "sites.yml").write_text(config, encoding="utf-8")
-        (tmp_path / "audit.db").unlink()
-        crawl(tmp_path, tmp_path / "sites.yml")
+        again = tmp_path / "again"  # a fresh database (SQLite file or PostgreSQL schema) and cache
+        again.mkdir()
+        crawl(again, tmp_path / "sites.yml")
         assert server.hits.get("/private/a.html") == 1
 
 
