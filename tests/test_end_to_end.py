@@ -83,6 +83,10 @@ def test_run_finds_exactly_the_planted_defects(demo_portal, tmp_path, chromium, 
 
 
 def test_a_second_run_keeps_fingerprints_and_marks_findings_open(demo_portal, tmp_path, audit_db):
+    if on_postgresql():
+        # Two demo runs cost the PostgreSQL pass 40 % of its time; test_lifecycle follows fingerprints
+        # from night to night on PostgreSQL already, and test_run_finds_exactly… runs the demo there.
+        pytest.skip("the lifecycle across runs is test_lifecycle's on PostgreSQL")
     db = audit_db
     _, first = run_demo(demo_portal, tmp_path, db)
     _, second = run_demo(demo_portal, tmp_path, db)
