@@ -38,6 +38,15 @@ def test_what_an_unconfigured_site_may_reach(url, why):
     assert refusal(url, SITE) == why
 
 
+def test_credentials_in_a_link_are_masked_when_it_is_normalised():
+    from crawler.spiders.portal import normalize_url
+
+    assert normalize_url("http://admin:pa@ss@Host.gov.cn/a#x") == "http://admin:***@host.gov.cn/a"
+    assert normalize_url("https://ghp_T0ken@host.gov.cn") == "https://***@host.gov.cn/"
+    assert normalize_url("http://host.gov.cn/mail?to=a@b") == "http://host.gov.cn/mail?to=a@b"
+    assert refusal(normalize_url("https://ghp_T0ken@host.gov.cn"), SITE) == CREDENTIALS
+
+
 def test_private_network_true_or_a_list_of_networks_opens_those_and_no_more():
     everything = SITE.model_copy(update={"private_network": True})
     assert refusal("http://192.168.1.1/", everything) is None and refusal("http://[::1]:1/", everything) is None

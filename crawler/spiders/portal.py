@@ -78,12 +78,16 @@ _SESSION_PARAM = re.compile(r"(?:jsessionid|phpsessid|sessionid|session_id|aspse
 
 def normalize_url(url: str) -> str:
     """Drop the fragment and session ids and give an empty path its '/', so one page has one spelling.
-    A password in the URL becomes ``***``: it is stored, logged and reported masked, and never sent."""
+    A password in the URL becomes ``***`` (a user name alone too: it is often a token): it is stored,
+    logged and reported masked, and never sent."""
     parts = urlsplit(masked_url(url.strip()))
+    netloc = parts.netloc
+    if "@" in netloc and parts.password is None:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
     path = _SESSION_PATH.sub("", parts.path)
     query = "&".join(p for p in parts.query.split("&") if not _SESSION_PARAM.fullmatch(p)) \
         if parts.query else ""
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path or "/", query, ""))
+    return urlunsplit((parts.scheme.lower(), netloc.lower(), path or "/", query, ""))
 
 
 def probe_allowed(url: str, site: SiteConfig | None = None) -> bool:
