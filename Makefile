@@ -27,10 +27,21 @@ browser:
 demo: install browser
 	$(VENV)/bin/govaudit demo
 
-# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+# The PostgreSQL server of the second pass (a fresh schema per test; .ci/run starts the server when down).
+TEST_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+# The whole suite on SQLite, then the database tests (marked `db`: check fixtures, migrations, pipeline
+# writes, crawls, end-to-end, reports and exports, lifecycle, resume) again on PostgreSQL.
+# `make test TEST_PG=` leaves the second pass out. pytest exits 5 when it collected no test: a failure here.
 test: install browser
 	$(PY) -m pytest -q; code=$$?; \
-	if [ $$code -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$code
+	if [ $$code -eq 5 ]; then echo "no tests were collected" >&2; code=1; fi; \
+	if [ -n "$(TEST_PG)" ]; then \
+	  echo "== the database tests again, on PostgreSQL ($(TEST_PG))"; \
+	  GOVAUDIT_TEST_PG="$(TEST_PG)" $(PY) -m pytest -q -m db --db postgresql; pg=$$?; \
+	  if [ $$pg -eq 5 ]; then echo "no database tests were collected" >&2; pg=1; fi; \
+	  if [ $$code -eq 0 ]; then code=$$pg; fi; \
+	fi; exit $$code
 
 lint: install
 	$(VENV)/bin/ruff check govaudit crawler checks reports demo tests

@@ -16,6 +16,16 @@ ERROR_WORDS = {
     "connection lost": "连接中断",
     "response too large or cancelled": "页面过大或下载被取消",
     "tls error": "HTTPS 证书或加密连接错误",
+    "too many redirects": "重定向次数过多",
+    # The crawler's own refusals (govaudit.targets): not sent at all.
+    "refused: credentials in the url": "链接中含用户名或密码，未访问",
+    "refused: a private or reserved address": "指向内网或保留地址，未访问",
+    "refused: a private-network address, and private_network is not set for this site": "指向内网地址，未访问",
+    "refused: not an http(s) url": "不是 http(s) 链接，未访问",
+}
+# Errors that name what failed after a colon ("DNS lookup failed: www.example.gov.cn").
+ERROR_WITH_DETAIL = {
+    "dns lookup failed": "域名 {} 无法解析",
 }
 
 
@@ -53,7 +63,14 @@ def fetched_ok(status: int | None, error: str | None) -> bool:
 def outcome(status: int | None, error: str | None) -> str:
     """How a fetch failed, as a message says it: ``HTTP 404`` or the error text."""
     if error:
-        return ERROR_WORDS.get(error.strip().lower(), error)
+        text = error.strip()
+        words = ERROR_WORDS.get(text.lower())
+        if words:
+            return words
+        head, found, detail = text.partition(": ")
+        if found and head.lower() in ERROR_WITH_DETAIL and detail.strip():
+            return ERROR_WITH_DETAIL[head.lower()].format(detail.strip())
+        return error
     return f"HTTP {status}" if status is not None else "无响应"
 
 

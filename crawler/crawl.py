@@ -29,6 +29,7 @@ from crawler.spiders.portal import PortalSpider
 from govaudit import user_agent
 from govaudit.browser import chromium_path, launch_options
 from govaudit.config import Config, SiteConfig, load_config
+from govaudit.db import masked_url
 
 
 def wants_browser(site: SiteConfig) -> bool:
@@ -114,6 +115,28 @@ def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str,
     return settings
 
 
+class MaskCredentials(logging.Filter):
+    """Every line of the crawl log with passwords in URLs masked (``user:***@``): the spider stores
+    URLs masked already; this covers what Scrapy and other libraries print of a request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = masked_url(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = masked_url(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = masked_url(record.exc_text)
+        return True
+
+
+def mask_credentials_in_logs() -> None:
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, MaskCredentials) for f in handler.filters):
+            handler.addFilter(MaskCredentials())
+
+
 def stop_on_signals(process: CrawlerProcess) -> None:
     """SIGINT or SIGTERM, once or many times, stop the crawl gracefully: the requests under way finish
     and the queue and state are kept for a resumed crawl. (Scrapy's own handlers stop uncleanly at
@@ -169,6 +192,7 @@ def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, pro
     # Crawlers built here (one per site, with its own settings) expect the reactor in place.
     install_reactor(base["TWISTED_REACTOR"], base["ASYNCIO_EVENT_LOOP"])
     process = CrawlerProcess(base, install_root_handler=True)
+    mask_credentials_in_logs()
     spiders: dict[str, PortalSpider] = {}
 
     def opened(spider: PortalSpider) -> None:

@@ -12,7 +12,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Response
 
-from govaudit.config import host_allowed, host_of
+from govaudit.targets import refusal
 
 
 def retry_after_seconds(value: bytes | str | None) -> float | None:
@@ -95,16 +95,17 @@ class AuditHttpCacheMiddleware(HttpCacheMiddleware):
 
 
 class RefusedTarget(IgnoreRequest):
-    """A request the crawler will not send: a non-http(s) scheme or a private or reserved address."""
+    """A request the crawler will not send (govaudit.targets): a non-http(s) scheme, credentials in the
+    URL, a reserved address, or a private network the site is not configured for."""
 
 
 class SafeTargetMiddleware:
-    """Every request, a redirect's too, goes to http(s) and to a public address (or loopback), unless
-    its host is one the site is configured with (``allowed_hosts``, ``service_hosts``, the hosts of its
-    ``new_media`` account pages).
+    """Every request, a redirect's too, passes govaudit.targets.refusal for the site being crawled (the
+    hosts it lists, its ``new_media`` account pages' hosts included, count as configured).
 
     The spider only links within its rules; a redirect (``Location: http://169.254.169.254/``) is the
-    way a crawled site could still send the crawler into a private network.
+    way a crawled site could still send the crawler into a private network, and ``Location:
+    http://user:pw@host/`` the way it could make the crawler send credentials.
     """
 
     def __init__(self, crawler):
@@ -115,12 +116,10 @@ class SafeTargetMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request, spider: Spider | None = None):
-        from crawler.spiders.portal import probe_allowed
-
         site = getattr(self.crawler.spider, "site", None)
-        if site is None or probe_allowed(request.url):
+        if site is None:
             return None
-        accounts = [host_of(account.url) for account in site.new_media]
-        if host_allowed(request.url, [*site.allowed_hosts, *site.service_hosts, *accounts]):
-            return None  # configured for it explicitly
-        raise RefusedTarget("refused: a private or reserved address")
+        why = refusal(request.url, site)
+        if why is not None:
+            raise RefusedTarget(why)
+        return None

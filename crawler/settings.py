@@ -21,6 +21,8 @@ DOWNLOAD_TIMEOUT = 20
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 RETRY_TIMES = 2
+# Scrapy's caching resolver, except that RFC 6761's .invalid names fail at once, with no query sent.
+TWISTED_DNS_RESOLVER = "crawler.resolver.ReservedNameResolver"
 REDIRECT_MAX_TIMES = 10
 
 # Every status reaches the spider: a 404 is a fact to record, not an error to drop.

@@ -7,11 +7,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from govaudit.workdays import WorkCalendar
 
@@ -27,10 +35,20 @@ class _Strict(BaseModel):
 
 
 def _http_url(value: str) -> str:
+    from govaudit.db import masked_url
+
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {value!r}")
+        raise ValueError(f"not an http(s) URL: {masked_url(value)!r}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"a user name or password in the URL {masked_url(value)!r}: the crawler never sends "
+                         "credentials; give the URL without them")
     return value
+
+
+# Loopback and private networks a site may be crawled or probed on: ``true`` for all of them, or a list
+# of networks (``[10.0.0.0/8, 127.0.0.1/32]``). See govaudit.targets.
+PrivateNetwork = bool | list[IPvAnyNetwork]
 
 
 def host_of(url: str) -> str:
@@ -132,6 +150,9 @@ class SiteConfig(_Strict):
     render: Render = "auto"
     robots: bool = True
     screenshots: bool = Field(True, description="photograph the pages of UP04/UP05/LK01 findings as evidence")
+    private_network: PrivateNetwork | None = Field(
+        None, description="loopback and private networks this site may send requests to, beyond the hosts it "
+        "lists (true: all; or a list of networks); unset: the crawler section's (default: none)")
     limits: Limits = Field(default_factory=Limits)
     columns: list[ColumnConfig] = Field(default_factory=list)
     new_media: list[NewMediaConfig] = Field(default_factory=list)
@@ -173,6 +194,34 @@ class RectificationConfig(_Strict):
 
 class CrawlerConfig(_Strict):
     contact: str | None = Field(None, description="who to write to about the crawler (User-Agent)")
+    private_network: PrivateNetwork = Field(False, description="the default of every site's private_network")
+
+
+class SmtpConfig(_Strict):
+    """Where the nightly summary is mailed from. The password comes from $GOVAUDIT_SMTP_PASSWORD only."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    from_: str = Field(alias="from", min_length=3, pattern=r"^[^@\s]+@[^@\s]+$")
+    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
+    username: str | None = None
+    timeout: float = Field(30, gt=0, le=600)
+    report_url: str | None = Field(None, description="where readers open the report (else its path)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("password", "pass", "passwd", "secret"):
+                if key in data:
+                    raise ValueError(f"{key!r}: a password never goes into sites.yml; set $GOVAUDIT_SMTP_PASSWORD "
+                                     "in the environment of the nightly job")
+        return data
+
+
+class NotifyConfig(_Strict):
+    smtp: SmtpConfig | None = None
 
 
 class Config(_Strict):
@@ -180,11 +229,14 @@ class Config(_Strict):
     rectification: RectificationConfig = Field(default_factory=RectificationConfig)
     crawler: CrawlerConfig = Field(default_factory=CrawlerConfig)
     calendar: CalendarConfig = Field(default_factory=CalendarConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
     @model_validator(mode="after")
-    def _site_calendars(self) -> Config:
+    def _site_defaults(self) -> Config:
         for site in self.sites:
             object.__setattr__(site, "calendar", self.calendar.merged(site.calendar))
+            if site.private_network is None:
+                object.__setattr__(site, "private_network", self.crawler.private_network)
         return self
 
     def site(self, site_id: str) -> SiteConfig:

@@ -48,7 +48,8 @@ def masked_url(url: str) -> str:
     return _PASSWORD_IN_URL.sub(r"\1***@", url)
 
 
-_PASSWORD_IN_URL = re.compile(r"(://[^/:@]*:)[^/@]*@")
+# The password runs to the last "@" before the path (an unescaped "@" in it is still a password).
+_PASSWORD_IN_URL = re.compile(r"(://[^/:@?#\s]*:)[^/?#\s]*@")
 
 
 def make_engine(url: str | None = None) -> Engine:

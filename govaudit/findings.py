@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from govaudit.models import AuditRun, CrawlRun, FindingRecord
@@ -119,7 +119,7 @@ def record_findings(
             seen.add(fp)
             current.append((fp, f))
     returning = _latest_records(session, run, [fp for fp, _ in current if fp not in earlier])
-    records: list[FindingRecord] = []
+    records: list[dict] = []
     for fp, f in current:
         old = earlier.get(fp)
         back = returning.get(fp)
@@ -131,7 +131,7 @@ def record_findings(
             status, first_seen, times, due = "new", now, 1, deadline
         waiver = in_force.get(fp)
         records.append(
-            FindingRecord(
+            dict(
                 crawl_run_id=run.id, site_id=run.site_id, check=f.check, severity=f.severity,
                 unit=f.unit, column=f.column, url=f.url, message=f.message, evidence=f.evidence,
                 fingerprint=fp, status=status, first_seen=first_seen, last_seen=now, times_seen=times,
@@ -142,16 +142,21 @@ def record_findings(
     for fp, old in earlier.items():
         if fp not in seen:
             records.append(
-                FindingRecord(
+                dict(
                     crawl_run_id=run.id, site_id=run.site_id, check=old.check, severity=old.severity,
                     unit=old.unit, column=old.column, url=old.url, message=old.message,
                     evidence=old.evidence, fingerprint=fp, status="resolved",
                     first_seen=old.first_seen, last_seen=old.last_seen, times_seen=old.times_seen,
-                    deadline=old.deadline,
+                    deadline=old.deadline, waived_until=None, waiver_reason=None,
                 )
             )
-    session.add_all(records)
-    return records
+    if not records:
+        return []
+    # One INSERT … RETURNING of all rows (insertmanyvalues on SQLite and PostgreSQL alike); the ORM's own
+    # flush would send one statement a row on SQLite. RETURNING gives no order: put them back in it.
+    order = {row["fingerprint"]: i for i, row in enumerate(records)}
+    stored = session.scalars(insert(FindingRecord).returning(FindingRecord), records).all()
+    return sorted(stored, key=lambda rec: order[rec.fingerprint])
 
 
 def is_waived(rec: FindingRecord, as_of: dt.date) -> bool:

@@ -84,6 +84,24 @@ def summarise(result: RunResult, seconds: float) -> list[str]:
     return lines
 
 
+def mail_night(config_path: str | Path, db_url: str | None, result: RunResult) -> str | None:
+    """The summary mailed to ``notify.smtp`` when configured: the line saying so, or why it failed.
+    A mail that fails is that line and a logged error, never a failed night."""
+    try:
+        from govaudit.audit import load_checked_config
+        from govaudit.db import open_database
+
+        smtp = load_checked_config(config_path).notify.smtp
+        if smtp is None:
+            return None
+        from govaudit.notify import mail_summary
+
+        return mail_summary(smtp, open_database(db_url), result)
+    except Exception as exc:  # noqa: BLE001 - the audit is stored; only the mail is lost
+        logging.getLogger(__name__).error("mail: %s", exc)
+        return f"mail failed: {exc}"
+
+
 def nightly(config_path: str | Path, db_url: str | None = None, out_dir: str | Path = "out",
             site_ids: Sequence[str] = (), as_of: dt.date | None = None, progress: ProgressFn | None = None,
             options: CrawlOptions = DEFAULT_OPTIONS, log_dir: str | Path = "var/logs",
@@ -110,6 +128,9 @@ def nightly(config_path: str | Path, db_url: str | None = None, out_dir: str | P
                          progress=progress, log_dir=log_dir, options=options)
             summary = NightlySummary(result, time.monotonic() - started, log_path)
             summary.lines = summarise(result, summary.seconds)
+            mailed = mail_night(config_path, db_url, result)
+            if mailed:
+                summary.lines.append(mailed)
             for line in summary.lines:
                 logging.getLogger(__name__).info("%s", line)
             return summary

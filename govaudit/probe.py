@@ -39,6 +39,7 @@ from govaudit import user_agent
 from govaudit.config import Config, SiteConfig, host_of
 from govaudit.db import DatabaseError, open_database
 from govaudit.models import AvailabilityProbe, Site, utcnow
+from govaudit.targets import probe_resolver
 
 BODY_MAX = 64 * 1024  # enough to see the server deliver a page; the rest costs time and bandwidth
 PER_HOST = 2  # requests at a time to one host, as gentle as the crawl's default
@@ -149,7 +150,8 @@ async def probe_urls(targets: Sequence[ProbeTarget], timeout: float = 15, concur
     per_host: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(PER_HOST))
     # A fresh connection per probe: a stale keep-alive connection would fail a request the site
     # would have answered, and a false failure counts towards a veto.
-    connector = aiohttp.TCPConnector(limit=0, force_close=True, ssl=False, ttl_dns_cache=300)
+    connector = aiohttp.TCPConnector(limit=0, force_close=True, ssl=False, ttl_dns_cache=300,
+                                     resolver=probe_resolver())
     headers = {"User-Agent": agent or user_agent(None), "Accept": "text/html,*/*;q=0.8"}
 
     async def one(target: ProbeTarget) -> ProbeResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sys
 import types
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from govaudit.db import open_database
 from govaudit.models import AuditRun, CrawlRun, FindingRecord, Site
+from tests.conftest import audit_db_url
 
 COUNTY = "xingguo-county"
 EDU = "xingguo-edu"
@@ -52,7 +54,13 @@ def install_fake_registry(monkeypatch) -> None:
 
 
 def open_session(tmp_path: Path) -> Session:
-    return open_database(f"sqlite:///{tmp_path}/a.db")()
+    return open_database(audit_db_url(tmp_path))()
+
+
+def fingerprint_of(check: str, url: str, column: str | None) -> str:
+    """Stable per check, URL and column, and as long as the real ones (the column holds 40 characters:
+    PostgreSQL refuses more, where SQLite would store anything)."""
+    return hashlib.sha1(f"{check}-{url}-{column}".encode()).hexdigest()[:24]
 
 
 def add_finding(session: Session, run: CrawlRun, check: str, severity: str, status: str, message: str,
@@ -62,7 +70,7 @@ def add_finding(session: Session, run: CrawlRun, check: str, severity: str, stat
     seen = dt.datetime.combine(first_seen or run.as_of, dt.time(9, 30))
     rec = FindingRecord(
         crawl_run_id=run.id, site_id=run.site_id, check=check, severity=severity, unit=unit, column=column,
-        url=url, message=message, evidence=evidence or {}, fingerprint=f"{check}-{url}-{column}",
+        url=url, message=message, evidence=evidence or {}, fingerprint=fingerprint_of(check, url, column),
         status=status, first_seen=seen, last_seen=dt.datetime.combine(run.as_of, dt.time(9, 30)),
         deadline=seen.date() + dt.timedelta(days=14),  # an open finding keeps its first deadline
         waived_until=waived_until, waiver_reason="栏目已撤销，待删除" if waived_until else None,

@@ -45,6 +45,7 @@ from checks.docs import CATALOGUE, missing_sections, render_catalogue
 from checks.registry import all_checks, build_registry, known_thresholds, run_checks
 from checks.updates import UP04
 from govaudit.config import ConfigError, SiteConfig, parse_config
+from govaudit.db import open_database
 from govaudit.models import (
     AnnualReport,
     AuditRun,
@@ -61,6 +62,7 @@ from govaudit.models import (
     Probe,
     Site,
 )
+from tests.conftest import audit_db_url, on_postgresql
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
 SITE_URL = "http://site.test/"
@@ -232,13 +234,33 @@ def _availability_probes(site_id: str, items: list[dict[str, Any]]) -> list[Avai
     return rows
 
 
-@pytest.fixture
-def session():
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        yield s
+@pytest.fixture(scope="module")
+def pg_database(tmp_path_factory):
+    """With ``--db postgresql``: one PostgreSQL schema for the module, migrated as the tool migrates it."""
+    if not on_postgresql():
+        yield None
+        return
+    engine = open_database(audit_db_url(tmp_path_factory.mktemp("checks"))).kw["bind"]
+    yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def session(pg_database):
+    """A fresh SQLite database in memory for each case; on PostgreSQL, each case in a transaction that is
+    rolled back, so that the cases do not see each other's rows."""
+    if pg_database is None:
+        engine = create_engine("sqlite://")
+        Base.metadata.create_all(engine)
+        with Session(engine) as s:
+            yield s
+        engine.dispose()
+        return
+    with pg_database.connect() as conn:
+        outer = conn.begin()
+        with Session(bind=conn, join_transaction_mode="create_savepoint") as s:
+            yield s
+        outer.rollback()
 
 
 def _fixture_files() -> list[Path]:

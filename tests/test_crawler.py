@@ -11,6 +11,7 @@ from sqlalchemy import select
 from govaudit.audit import CrawlOptions, run
 from govaudit.db import open_database
 from govaudit.models import Column, CrawlRun, Document, FindingRecord, Link, Listing, Page, Probe
+from tests.conftest import audit_db_url
 from tests.mockserver import MockServer, Reply
 
 AS_OF = dt.date(2026, 6, 15)
@@ -20,8 +21,12 @@ def page(body: str, title: str = "页面") -> str:
     return f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
 
 
+# The tests' other sites are on loopback too: loopback is the private network a test site may reach.
+LOOPBACK = "[127.0.0.0/8]"
+
+
 def write_config(tmp_path: Path, server: MockServer, extra: str = "", columns: str = "",
-                 service: MockServer | None = None) -> Path:
+                 service: MockServer | None = None, private_network: str = LOOPBACK) -> Path:
     service_hosts = f"[{service.host}]" if service else "[]"
     text = textwrap.dedent(f"""\
         sites:
@@ -31,6 +36,7 @@ def write_config(tmp_path: Path, server: MockServer, extra: str = "", columns: s
             unit: 办公室
             allowed_hosts: [{server.host}]
             service_hosts: {service_hosts}
+            private_network: {private_network}
             limits: {{delay: 0, concurrency: 4, timeout: 5, recheck_delay: 0.2}}
         """) + extra + columns
     path = tmp_path / "sites.yml"
@@ -46,7 +52,7 @@ def edited(config: Path, old: str, new: str) -> str:
 
 
 def crawl(tmp_path: Path, config: Path):
-    db = f"sqlite:///{tmp_path}/audit.db"
+    db = audit_db_url(tmp_path)
     result = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
                  options=CrawlOptions(cache_dir=tmp_path / "cache"))
     factory = open_database(db)
@@ -110,8 +116,9 @@ def test_robots_txt_is_obeyed_by_default_and_can_be_switched_off(tmp_path):
         config = edited(write_config(tmp_path, server),
             "    unit: 办公室\n", "    unit: 办公室\n    robots: false\n")
         (tmp_path / "sites.yml").write_text(config, encoding="utf-8")
-        (tmp_path / "audit.db").unlink()
-        crawl(tmp_path, tmp_path / "sites.yml")
+        again = tmp_path / "again"  # a fresh database (SQLite file or PostgreSQL schema) and cache
+        again.mkdir()
+        crawl(again, tmp_path / "sites.yml")
         assert server.hits.get("/private/a.html") == 1
 
 
@@ -213,7 +220,7 @@ def test_a_killed_crawl_is_marked_failed_and_earlier_runs_stay_intact(tmp_path):
 
     with MockServer({"/": home}) as server:
         config = write_config(tmp_path, server)
-        db = f"sqlite:///{tmp_path}/audit.db"
+        db = audit_db_url(tmp_path)
         first = run(config, db_url=db, out_dir=None, as_of=AS_OF, log_dir=tmp_path / "logs",
                  options=CrawlOptions(cache_dir=tmp_path / "cache"))
         factory = open_database(db)
@@ -360,12 +367,15 @@ def test_a_second_crawl_of_an_unchanged_site_is_answered_with_304s(tmp_path):
 
 def test_links_to_private_networks_and_other_schemes_are_never_probed():
     from crawler.spiders.portal import probe_allowed
+    from govaudit.config import SiteConfig
 
-    assert probe_allowed("http://www.gov.cn/")
-    assert probe_allowed("http://127.0.0.1:8080/")  # loopback: this machine
+    site = SiteConfig(id="s", name="站", url="http://www.example.gov.cn/", private_network=["127.0.0.0/8"])
+    assert probe_allowed("http://www.gov.cn/", site)
+    assert probe_allowed("http://127.0.0.1:8080/", site)  # loopback: configured for it
+    assert not probe_allowed("http://127.0.0.1:8080/", site.model_copy(update={"private_network": False}))
     for url in ("http://10.1.2.3/", "http://192.168.1.1/admin", "http://172.20.0.5/", "http://169.254.169.254/",
                 "http://100.64.1.1/", "http://[fd00::1]/", "ftp://ftp.example.gov.cn/a.doc", "file:///etc/passwd"):
-        assert not probe_allowed(url), url
+        assert not probe_allowed(url, site), url
 
 
 def test_a_private_address_linked_from_a_page_gets_no_request_and_no_finding(tmp_path):
@@ -445,7 +455,7 @@ def test_an_unchanged_page_is_not_read_again_and_a_changed_one_is(tmp_path):
         <td>兴府字〔2026〕5号</td></tr></table><p>正文</p><a href="/b.html">附件</a>""", "关于印发某办法的通知")}
     routes = {"/": Reply(page('<a href="/a.html">关于印发某办法的通知</a>')),
               "/a.html": lambda _count: Reply(article["body"]), "/b.html": Reply(page("附件页"))}
-    db = f"sqlite:///{tmp_path}/audit.db"
+    db = audit_db_url(tmp_path)
 
     def night(as_of: dt.date):
         result = run(config, db_url=db, out_dir=None, as_of=as_of, log_dir=tmp_path / "logs",

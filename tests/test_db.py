@@ -6,12 +6,12 @@ import datetime as dt
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 
 from checks.base import Finding
 from govaudit.db import open_database
 from govaudit.findings import add_working_days, finding_dict, record_findings, run_findings
-from govaudit.models import AuditRun, Base, CrawlRun, Site
+from govaudit.models import AuditRun, Base, CrawlRun, Link, Page, Site
 
 
 def schema_diff(factory) -> list:
@@ -200,3 +200,63 @@ def test_a_crawl_stored_before_0003_is_migrated_and_its_pages_give_no_content_or
         site = SiteConfig(id="s", name="n", url="http://s.test/")
         findings, errors = run_checks(session, run, site, codes=["SC01", "SC02", "SC03", "ID01", "ID02"])
         assert (findings, errors) == ([], [])
+
+
+def test_migrations_downgrade_to_nothing_and_apply_again(audit_db):
+    """0001–0003 down to an empty schema and up again, on the database of this pass (SQLite or PostgreSQL)."""
+    from alembic import command
+
+    from govaudit.db import alembic_config
+
+    factory = open_database(audit_db)
+    engine = factory.kw["bind"]
+    command.downgrade(alembic_config(engine), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    command.upgrade(alembic_config(engine), "head")
+    assert schema_diff(factory) == []
+    lifecycle_across_three_runs(factory)
+
+
+def inserts_into(engine, table: str) -> list[tuple[int, bool]]:
+    """(rows, executemany) of every INSERT INTO ``table`` the engine sends from now on."""
+    from sqlalchemy import event
+
+    seen: list[tuple[int, bool]] = []
+
+    def look(_conn, _cursor, statement, parameters, _context, executemany) -> None:
+        if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()} "):
+            seen.append((len(parameters) if executemany else statement.count("%(") or 1, executemany))
+
+    event.listen(engine, "before_cursor_execute", look)
+    return seen
+
+
+def test_bulk_writes_go_in_batches_not_row_by_row(audit_db):
+    """The crawl's pages and links, and the findings of a run, are written as a few batched statements
+    (executemany, or SQLAlchemy's insertmanyvalues), on SQLite and PostgreSQL alike."""
+    from crawler.items import LinkItem, LinksItem, PageItem
+    from crawler.pipelines import AuditDatabasePipeline
+
+    factory = open_database(audit_db)
+    engine = factory.kw["bind"]
+    with factory.begin() as session:
+        run = new_run(session, dt.date(2026, 6, 1))
+    pages, links, findings = (inserts_into(engine, t) for t in ("page", "link", "finding"))
+    pipeline = AuditDatabasePipeline(audit_db, run.id)
+    pipeline.open_spider()
+    pipeline.factory = factory  # the engine watched here
+    for i in range(300):
+        pipeline.process_item(PageItem(url=f"http://s.test/{i}", final_url=None, status=200))
+        pipeline.process_item(LinksItem(from_url=f"http://s.test/{i}", links=[
+            LinkItem(from_url=f"http://s.test/{i}", to_url=f"http://s.test/{j}", anchor="链接", kind="content")
+            for j in range(3)]))
+    pipeline.flush()
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Page).where(Page.crawl_run_id == run.id)) == 300
+        assert session.scalar(select(func.count()).select_from(Link).where(Link.crawl_run_id == run.id)) == 900
+    # FLUSH_ROWS (1000) rows a flush: two flushes, one statement per table each.
+    assert 1 <= len(pages) <= 3 and 1 <= len(links) <= 3, (pages, links)
+    with factory.begin() as session:
+        run = session.get(CrawlRun, run.id)
+        record_findings(session, run, [blank(f"http://s.test/{i}") for i in range(300)])
+    assert 1 <= len(findings) <= 2, findings

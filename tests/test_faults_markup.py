@@ -10,6 +10,7 @@ import pytest
 from govaudit.models import Column, CrawlRun, Document, Listing, Page
 from tests.mockserver import MockServer, Reply
 from tests.test_crawler import crawl, page, rows, write_config
+from tests.test_faults_network import with_raw_paths
 
 HTML = {"Content-Type": "text/html"}
 BIG = 21 * 1024 * 1024  # past the 20 MB the crawler loads of one page
@@ -29,6 +30,34 @@ MARKUP = {
     "/empty.html": Reply(b"", headers=HTML),
     "/after-truncation.html": Reply(page("<p>截断页面之后</p>", "截断之后")),
 }
+
+
+
+def streamed(chunked: bool):
+    """Over 20 MB with no Content-Length: chunked, or delimited by closing the connection. The crawler
+    learns the size only while it reads, so the cap must hold as the bytes arrive."""
+    def action(handler) -> None:
+        HITS[handler.path] = HITS.get(handler.path, 0) + 1
+        if chunked:
+            handler.protocol_version = "HTTP/1.1"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Transfer-Encoding" if chunked else "Connection", "chunked" if chunked else "close")
+        handler.end_headers()
+        block = b"<p>" + "很长的页面".encode() * 4000 + b"</p>\n"
+        try:
+            for data in (b"<html><body>", *(block for _ in range(BIG // len(block) + 1))):
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+            if chunked:
+                handler.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the crawler hung up at its cap: what it should do
+        handler.close_connection = True
+    return action
+
+
+HITS: dict[str, int] = {}
+STREAMED = {"/streamed.html": streamed(chunked=False), "/chunked.html": streamed(chunked=True)}
 
 ENCODED = "兴国县人民政府信息公开"
 ENCODINGS = {
@@ -55,7 +84,8 @@ TITLES = {"/gbk-bare.html": f"{ENCODED}（GBK）", "/gb2312-meta.html": f"{ENCOD
 def site(tmp_path_factory):
     """One crawl of a site that has every kind of odd page (a crawl costs seconds; the rows share it)."""
     tmp_path = tmp_path_factory.mktemp("markup")
-    links = "".join(f'<a href="{path}">{path}</a>' for path in [*MARKUP, *ENCODINGS] if not path.startswith("/after-"))
+    links = "".join(f'<a href="{path}">{path}</a>' for path in [*MARKUP, *ENCODINGS, *STREAMED]
+                    if not path.startswith("/after-"))
     full_width = page('<ul class="list"><li><a href="/art/fw.html">全角日期的通知</a><span>２０２６－０６－１０</span></li>'
                       '<li><a href="/art/fw2.html">全角年月日的通知</a><span>２０２６年６月８日</span></li></ul>', "通知公告")
     routes = {"/": Reply(page(f'<div class="nav"><a href="/">首页</a><a href="/col/notice/">通知公告</a></div>{links}')),
@@ -64,6 +94,7 @@ def site(tmp_path_factory):
     routes |= MARKUP
     routes |= {path: Reply(body, headers={"Content-Type": kind}) for path, (body, kind) in ENCODINGS.items()}
     with MockServer(routes) as server:
+        with_raw_paths(server, STREAMED)
         column = f'    columns:\n      - {{name: 通知公告, url: "{server.url("/col/notice/")}", category: notice}}\n'
         result, factory = crawl(tmp_path, write_config(tmp_path, server, columns=column))
         yield server, result, factory
@@ -104,6 +135,18 @@ def test_a_page_over_20_mb_is_not_loaded_and_is_reported_with_site_and_url(site)
     assert (big.status, big.error) == (None, "response too large or cancelled")
     log = result.logs["mock"].read_text(encoding="utf-8")
     assert f"mock: {server.url('/big.html')}: response too large or cancelled" in log
+
+
+@pytest.mark.parametrize("path", list(STREAMED))
+def test_a_page_over_20_mb_without_content_length_is_capped_as_it_arrives(site, path):
+    server, result, factory = site
+    streamed_page = pages_of(site)[path]
+    assert (streamed_page.status, streamed_page.error) == (None, "response too large or cancelled")
+    log = result.logs["mock"].read_text(encoding="utf-8")
+    assert f"mock: {server.url(path)}: response too large or cancelled" in log
+    # Capped and gone on: the pages linked after it were crawled, the run completed.
+    assert pages_of(site)["/mojibake.html"].title == "联通" and result.runs[0].status == "completed"
+    assert HITS[path] == 1  # not fetched again: the cap is not a transient failure
 
 
 def test_binary_served_as_html_is_stored_without_a_title_or_a_document(site):

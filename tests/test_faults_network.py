@@ -10,7 +10,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from govaudit.models import CrawlRun, FindingRecord, Page, Probe
+from govaudit.models import CrawlRun, FindingRecord, Link, Page, Probe
 from tests.mockserver import MockServer, Reply
 from tests.test_crawler import crawl, edited, page, rows, write_config
 
@@ -83,6 +83,8 @@ def run_stats(factory, result) -> dict:
 
 
 STATUSES = (404, 410, 500, 502, 503)
+# RFC 6761: a name that never resolves; crawler.resolver fails it without sending a query.
+GONE = "http://gone.example.invalid/page.html"
 PLAIN = {"Content-Type": "text/plain"}
 
 
@@ -112,7 +114,7 @@ def site(tmp_path_factory):
                      "/deeper.html": Reply(page("外站内页")), "/admin": Reply(page("内网"))}) as other:
         links = [f"/s{code}.html" for code in STATUSES] + [
             "/busy.html", "/reset", "/hang", "/drip", "/ok.html", "/loop-a", "/moved", "/jump", "/cal?month=0",
-            "/sessions.html", f"https://{other.host}/item/1"]
+            "/sessions.html", f"https://{other.host}/item/1", GONE]
         routes = Routes({"/": Reply(page("".join(f'<a href="{link}">{link}</a>' for link in links))),
                          "/ok.html": Reply(page("<p>正常</p>", "正常页面")),
                          "/busy.html": Reply("busy", status=503, headers=PLAIN | {"Retry-After": "0"}),
@@ -188,16 +190,54 @@ def test_a_tls_error_on_the_service_host_is_a_probe_error_named_in_the_log(site)
     assert f"mock: {target}: TLS error" in log_of(site)
 
 
-def test_a_dns_failure_is_described_in_plain_words():
+def test_a_dns_failure_is_described_in_plain_words_naming_the_host():
     from scrapy import Request
     from twisted.internet.error import DNSLookupError
     from twisted.python.failure import Failure
 
+    from checks.common import outcome
     from crawler.spiders.portal import describe_failure
 
     failure = Failure(DNSLookupError("no such host: gone.example.gov.cn"))
     failure.request = Request("http://gone.example.gov.cn/")
-    assert describe_failure(failure) == "DNS lookup failed"
+    assert describe_failure(failure) == "DNS lookup failed: gone.example.gov.cn"
+    assert outcome(None, "DNS lookup failed: gone.example.gov.cn") == "域名 gone.example.gov.cn 无法解析"
+    assert outcome(None, "DNS lookup failed") == "域名解析失败"
+
+
+def test_a_linked_host_that_does_not_resolve_is_a_stored_error_a_log_line_and_a_finding(site):
+    server, _, _, factory = site
+    [probe] = rows(factory, Probe, Probe.url == GONE)
+    assert (probe.kind, probe.status, probe.error) == ("external", None, "DNS lookup failed: gone.example.invalid")
+    [link] = rows(factory, Link, Link.to_url == GONE)
+    assert link.error == "DNS lookup failed: gone.example.invalid"
+    assert f"mock: {GONE}: DNS lookup failed: gone.example.invalid" in log_of(site)
+    [finding] = [f for f in findings(factory, "AV02") if f.url == GONE]
+    assert finding.message == f"首页链接“{GONE}”无法访问（域名 gone.example.invalid 无法解析）：{GONE}"
+
+
+def test_reserved_names_fail_without_a_dns_query(monkeypatch):
+    """.invalid never reaches the system resolver (no packet leaves the machine); other names do."""
+    import socket as socket_module
+
+    from twisted.internet import reactor
+    from twisted.internet.error import DNSLookupError
+
+    from crawler.resolver import ReservedNameResolver
+
+    asked = []
+
+    def getaddrinfo(*args, **kwargs):
+        asked.append(args[0])
+        raise socket_module.gaierror(socket_module.EAI_NONAME, "no")
+
+    monkeypatch.setattr(socket_module, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket_module, "gethostbyname", lambda name: getaddrinfo(name))
+    resolver = ReservedNameResolver(reactor, 0, 5)
+    failures = []
+    resolver.getHostByName("gone.example.INVALID.").addErrback(failures.append)
+    assert asked == [] and len(failures) == 1 and failures[0].check(DNSLookupError)
+    assert "gone.example.INVALID." in str(failures[0].value)
 
 
 def test_a_redirect_loop_is_stored_as_an_error_of_its_page_not_as_robots_blocked(site):

@@ -14,6 +14,7 @@ from govaudit.findings import finding_dict, run_findings
 from govaudit.models import CrawlRun
 from govaudit.probe import probe_sites
 from reports.trends import severity_history
+from tests.conftest import audit_db_url
 from tests.mockserver import MockServer, Reply
 
 NOT_FOUND = Reply("<html><body>not found</body></html>", status=404)
@@ -94,7 +95,7 @@ def config_for(tmp_path: Path, server: MockServer) -> Path:
 
 
 def night(tmp_path: Path, config: Path, as_of: dt.date) -> tuple[CrawlRun, dict[tuple[str, str], dict]]:
-    db = f"sqlite:///{tmp_path}/audit.db"
+    db = audit_db_url(tmp_path)
     result = run(config, db_url=db, out_dir=None, as_of=as_of, log_dir=tmp_path / "logs",
                  options=CrawlOptions(cache_dir=tmp_path / "cache"))
     [crawl_run] = result.runs
@@ -135,7 +136,7 @@ def test_findings_follow_the_site_from_night_to_night(tmp_path):
 
         # Night 3: the old link breaks again; the availability probes of the week show 1 failure in 20.
         site.routes["/old.html"] = NOT_FOUND
-        db = f"sqlite:///{tmp_path}/audit.db"
+        db = audit_db_url(tmp_path)
         for hour in range(20):
             site.routes["/"] = Reply("error", status=500) if hour == 7 else site.routes["/"]
             probe_sites(config, db_url=db, timeout=5, now=dt.datetime(2026, 6, 16, hour, 0))

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from govaudit.audit import INTERRUPTED, CrawlOptions, RunInterrupted, run
 from govaudit.db import open_database
 from govaudit.models import Column, CrawlRun, Listing, Page
+from tests.conftest import audit_db_url
 from tests.mockserver import MockServer, Reply
 from tests.test_crawler import AS_OF, edited, page, signal_children, write_config
 
@@ -58,12 +59,12 @@ def slow_site(tmp_path: Path, server: MockServer) -> Path:
 
 def audit(tmp_path: Path, config: Path, **kw):
     options = CrawlOptions(cache_dir=tmp_path / "cache", full=kw.pop("full", False))
-    return run(config, db_url=f"sqlite:///{tmp_path}/audit.db", out_dir=None, as_of=AS_OF,
+    return run(config, db_url=audit_db_url(tmp_path), out_dir=None, as_of=AS_OF,
                log_dir=tmp_path / "logs", options=options, **kw)
 
 
 def stored(tmp_path: Path, run_id: int):
-    factory = open_database(f"sqlite:///{tmp_path}/audit.db")
+    factory = open_database(audit_db_url(tmp_path))
     with factory() as session:
         pages = list(session.scalars(select(Page.url).where(Page.crawl_run_id == run_id)))
         listings = session.scalar(select(func.count()).select_from(Listing).where(Listing.crawl_run_id == run_id))
@@ -138,7 +139,7 @@ def test_only_the_newest_gracefully_interrupted_crawl_of_the_day_is_resumed(tmp_
     from govaudit.models import AuditRun, Site
 
     site = parse_config(SITE).site("s")
-    factory = open_database(f"sqlite:///{tmp_path}/audit.db")
+    factory = open_database(audit_db_url(tmp_path))
     jobs = tmp_path / "jobs"
     if case != "no job state":
         (jobs / "s").mkdir(parents=True)

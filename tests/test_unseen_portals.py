@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ANCHOR
+from tests.conftest import ANCHOR, audit_db_url
 from tests.portal_server import UnseenPortals
 
 
@@ -33,7 +33,7 @@ def govaudit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def findings(portals, tmp_path_factory) -> list[dict]:
     tmp = tmp_path_factory.mktemp("unseen")
-    db = f"sqlite:///{tmp}/audit.db"
+    db = audit_db_url(tmp)
     config = portals.write_config(tmp / "sites.yml")
     done = govaudit("run", "--config", str(config), "--db", db, "--out", str(tmp / "out"),
                     "--as-of", ANCHOR.isoformat(), cwd=tmp)

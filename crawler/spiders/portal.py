@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
 import re
 import time
 from pathlib import Path
@@ -51,6 +50,8 @@ from crawler.metadata import DocumentMeta, parse_metadata, redate
 from crawler.new_media import read_account_page
 from crawler.reuse import PageReading, ReadingStore
 from govaudit.config import SiteConfig, host_allowed, host_of
+from govaudit.db import masked_url
+from govaudit.targets import CREDENTIALS, REFUSALS, refusal
 
 # Guessing a discovered column's category from its name (marked as guessed in the database).
 _CATEGORY_WORDS = (
@@ -81,31 +82,34 @@ _SESSION_PARAM = re.compile(r"(?:jsessionid|phpsessid|sessionid|session_id|aspse
 
 
 def normalize_url(url: str) -> str:
-    """Drop the fragment and session ids and give an empty path its '/', so one page has one spelling."""
-    parts = urlsplit(url.strip())
+    """Drop the fragment and session ids and give an empty path its '/', so one page has one spelling.
+    A password in the URL becomes ``***`` (a user name alone too: it is often a token): it is stored,
+    logged and reported masked, and never sent."""
+    parts = urlsplit(masked_url(url.strip()))
+    netloc = parts.netloc
+    if "@" in netloc and parts.password is None:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
     path = _SESSION_PATH.sub("", parts.path)
     query = "&".join(p for p in parts.query.split("&") if not _SESSION_PARAM.fullmatch(p)) \
         if parts.query else ""
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path or "/", query, ""))
+    return urlunsplit((parts.scheme.lower(), netloc.lower(), path or "/", query, ""))
 
 
-def probe_allowed(url: str) -> bool:
-    """Whether an outside link may be probed: http(s) only, and never an IP literal in a private,
-    link-local or reserved range (loopback stays allowed: it is this machine, and the tests' hosts)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    try:
-        address = ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        return True  # a name: probed like any other site
-    if address.is_loopback:
-        return True
-    return not (address.is_private or address.is_link_local or address.is_reserved or address.is_multicast
-                or address.is_unspecified or address in _SHARED_ADDRESS_SPACE)
+def probe_allowed(url: str, site: SiteConfig | None = None) -> bool:
+    """Whether an outside link may be probed for ``site`` (govaudit.targets has the rule): http(s),
+    no credentials, no private network unless the site is configured for it."""
+    return refusal(url, site) is None
 
 
-_SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+def masked(value: Any) -> Any:
+    """A page's strings (nested in dicts and lists too) with passwords in URLs masked."""
+    if isinstance(value, str):
+        return masked_url(value) if "@" in value else value
+    if isinstance(value, dict):
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    return value
 
 
 def requested_url(response: Response) -> str:
@@ -161,14 +165,18 @@ def describe_failure(failure: Failure) -> str:
         names |= {f"{cls.__module__}.{cls.__name__}" for cls in type(cause).__mro__}
         for reason, classes in _FAILURES:
             if names.intersection(classes):
-                return reason
+                request = getattr(failure, "request", None)
+                host = urlsplit(request.url).hostname if request is not None else None
+                # Which name did not resolve: a link's host is not always the page's.
+                return f"{reason}: {host}" if reason == "DNS lookup failed" and host else reason
     name = type(exc).__name__
     text = str(exc).strip()
     return f"{name}: {text}"[:300] if text else name
 
 
-# Failures a second look after the crawl would only repeat: the crawler's own refusals.
-LASTING_FAILURES = frozenset({"too many redirects", "refused: a private or reserved address"})
+# Failures a second look after the crawl would only repeat: the crawler's own refusals, and a page past
+# the size cap (another 20 MB for the same answer).
+LASTING_FAILURES = frozenset({"too many redirects", "response too large or cancelled", *REFUSALS})
 _SCRIPT = re.compile(r"<script\b", re.I)
 # Answers that say "not now" rather than "not here": fetched again before they count.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 524})
@@ -406,10 +414,12 @@ class PortalSpider(Spider):
     def _probe_request(self, url: str, kind: str) -> Request | None:
         if not self._admit_probe(url):
             return None
-        if kind == "external" and not probe_allowed(url):
+        why = refusal(url, self.site) if kind == "external" else None
+        if why is not None and why != CREDENTIALS:
             # A page may link anywhere; the crawler does not knock on private networks because of it.
+            # (A link with credentials is refused by SafeTargetMiddleware instead, and so reported.)
             self.not_probed += 1
-            self.logger.info("%s: %s: not probed (a private or reserved address)", self.site.id, url)
+            self.logger.info("%s: %s: not probed: %s", self.site.id, url, why.removeprefix("refused: "))
             return None
         # A probe is one GET of a linked page, as a reader's click would be: robots.txt of the
         # other host is not fetched for it.
@@ -580,8 +590,10 @@ class PortalSpider(Spider):
             text, reading, tree = self._read(response, content_type, rendered, kind, off_site or moved)
             if key and reading.links is not None:
                 self.readings.put(key, reading)
-        page.encoding, page.encoding_source, page.title = reading.encoding, reading.encoding_source, reading.title
-        page.text, page.meta_tags, page.footer = reading.text, reading.meta_tags, reading.footer
+        page.encoding, page.encoding_source = reading.encoding, reading.encoding_source
+        # A password written into a page (a URL with user:password) is stored masked, as links are.
+        page.title, page.text, page.meta_tags, page.footer = (
+            masked(v) for v in (reading.title, reading.text, reading.meta_tags, reading.footer))
         yield page
         if reading.links is None:
             if moved and not off_site and tree is not None:
@@ -592,7 +604,7 @@ class PortalSpider(Spider):
         base = response.url
 
         link_items = [
-            LinkItem(from_url=url, to_url=normalize_url(link.url), anchor=link.anchor[:500] or None,
+            LinkItem(from_url=url, to_url=normalize_url(link.url), anchor=masked_url(link.anchor[:500]) or None,
                      kind=self.link_kind(link.url, link.in_nav), hidden=link.hidden)
             for link in reading.links
         ]
