@@ -255,6 +255,22 @@ class DistributedPortalSpider(PortalSpider):
         async for request in super().start():
             yield request
 
+    def _admit_account(self, url: str) -> bool:
+        """A 政务新媒体 account page: fetched by one worker of the run."""
+        return self.shared.claim("accounts", None, url) == 1
+
+    # The home page may be read by another worker: whichever reads it says so in Redis.
+    def _home_done(self) -> None:
+        super()._home_done()
+        self.shared.server.set(self.shared.key("home_read"), "1")
+
+    async def _await_home(self) -> None:
+        deadline = time.monotonic() + self._home_wait_seconds()
+        while time.monotonic() < deadline and not self._home_read.is_set():
+            if self.shared.server.get(self.shared.key("home_read")):
+                return
+            await asyncio.sleep(0.2)
+
     # Message boards: a board's rows and its messages' pages may be read by different workers; both are
     # kept in Redis and joined when the coordinator settles the run (shared_messages).
     def _keep_board_row(self, url: str, column_url: str, fields: MessageFields) -> None:

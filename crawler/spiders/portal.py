@@ -6,6 +6,7 @@ links to service hosts (一网通办) and outside are probed once, not crawled.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import re
@@ -249,6 +250,7 @@ class PortalSpider(Spider):
         self.run_id = run_id
         self.as_of = as_of
         self.home = normalize_url(site.url)
+        self._home_read = asyncio.Event()  # set once the home page was read or failed (start() waits)
         self.columns: dict[str, ColumnItem] = {}
         self.list_pages: dict[str, set[str]] = {}
         self.column_entries: dict[str, set[str]] = {}
@@ -345,6 +347,10 @@ class PortalSpider(Spider):
         home = self._page_request(self.home, hops=0, priority=10, render=self.site.render == "js")
         if home is not None:
             yield home
+            # The home page first: the columns its menu names are known as columns before any other page
+            # links them (else a column first fetched as a plain page is fetched again, and which one
+            # comes first would depend on which answer arrives first).
+            await self._await_home()
         # A snapshot: the home page may be read, and columns found in its menu, while this still runs.
         for url in list(self.columns):
             request = self._page_request(url, hops=1, priority=5, render=self.render_mode(url) == "js")
@@ -352,6 +358,20 @@ class PortalSpider(Spider):
                 yield request
         for request in self._account_requests():
             yield request
+
+    def _home_wait_seconds(self) -> float:
+        return max(30.0, 3.0 * self.site.limits.timeout)
+
+    async def _await_home(self) -> None:
+        try:
+            await asyncio.wait_for(self._home_read.wait(), self._home_wait_seconds())
+        except TimeoutError:
+            self.logger.info("%s: the home page was not read within %.0f s; the columns are requested anyway",
+                             self.site.id, self._home_wait_seconds())
+
+    def _home_done(self) -> None:
+        """The home page was read (its menu's columns are known) or could not be."""
+        self._home_read.set()
 
     def render_mode(self, column_url: str | None) -> str:
         """static | js | auto for a column (its own setting, else the site's)."""
@@ -532,6 +552,14 @@ class PortalSpider(Spider):
         return "other", None
 
     async def parse_page(self, response: Response):
+        try:
+            async for item in self._parse_page(response):
+                yield item
+        finally:
+            if requested_url(response) == self.home:
+                self._home_done()
+
+    async def _parse_page(self, response: Response):
         url = requested_url(response)
         meta = response.meta
         hops = meta.get("hops", 0)
@@ -888,11 +916,15 @@ class PortalSpider(Spider):
         url = normalize_url(request.url)
         self.static_links.pop(url, None)
         self.render_errors += 1
+        if url == self.home:
+            self._home_done()
         self.logger.warning("%s: %s: could not render in the browser: %s", self.site.id, url,
                             describe_failure(failure))
 
     async def page_failed(self, failure: Failure):
         request = failure.request
+        if normalize_url(request.meta.get("redirect_urls", [request.url])[0]) == self.home:
+            self._home_done()
         await self._release(request)
         reason = describe_failure(failure)
         if reason == "robots.txt":
@@ -942,13 +974,18 @@ class PortalSpider(Spider):
                         error=describe_failure(failure), final_url=None, title=None, text=None)
 
     # --- 政务新媒体 accounts ------------------------------------------------------------------
+    def _admit_account(self, url: str) -> bool:
+        if url in self.accounts_requested:
+            return False
+        self.accounts_requested.add(url)
+        return True
+
     def _account_requests(self):
         """One GET of each configured account page (``new_media``), on whatever host it is: like a probe,
         it is not a page of the site, robots.txt is not asked, and nothing is followed from it."""
         for account in self.site.new_media:
-            if account.url in self.accounts_requested:
+            if not self._admit_account(account.url):
                 continue  # a resumed crawl: it was requested before, and comes back from the queue
-            self.accounts_requested.add(account.url)
             yield Request(
                 account.url, callback=self.parse_account, errback=self.account_failed, priority=-5,
                 dont_filter=True,
