@@ -26,6 +26,16 @@ logger = logging.getLogger(__name__)
 
 FLUSH_ROWS = 1000
 FLUSH_SECONDS = 2.0
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def row_of(item: Any) -> dict[str, Any]:
+    """An item's fields as a row. Shallow: ``dataclasses.asdict`` deep-copies every value, which cost
+    a fifth of the pipeline's time, and an item is not changed once the spider has yielded it."""
+    names = _FIELDS.get(type(item))
+    if names is None:
+        names = _FIELDS[type(item)] = tuple(f.name for f in dataclasses.fields(item))
+    return {name: getattr(item, name) for name in names}
 
 
 class AuditDatabasePipeline:
@@ -69,7 +79,7 @@ class AuditDatabasePipeline:
     def process_item(self, item: Any, spider=None) -> Any:
         if isinstance(item, PageItem | ProbeItem):
             model, seen = (Page, self.page_urls) if isinstance(item, PageItem) else (Probe, self.probe_urls)
-            row = dataclasses.asdict(item)
+            row = row_of(item)
             row["fetched_at"] = utcnow()
             if item.url in seen:
                 self.updates.append((model, row))
@@ -78,12 +88,12 @@ class AuditDatabasePipeline:
                 self._add(model, row)
         elif isinstance(item, LinksItem):
             for link in item.links:
-                self._add(Link, dataclasses.asdict(link))
+                self._add(Link, row_of(link))
         elif isinstance(item, ListingsItem):
             for entry in item.entries:
-                self._add(Listing, dataclasses.asdict(entry))
+                self._add(Listing, row_of(entry))
         elif isinstance(item, DocumentItem):
-            self._add(Document, dataclasses.asdict(item))
+            self._add(Document, row_of(item))
         if sum(len(rows) for rows in self.buffers.values()) >= FLUSH_ROWS or (
             time.monotonic() - self.last_flush > FLUSH_SECONDS
         ):
