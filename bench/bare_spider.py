@@ -82,7 +82,8 @@ def main() -> int:
     spider = crawler.spider
     print(json.dumps({"pages": spider.responses, "bytes": spider.bytes, "seconds": round(seconds, 2),
                       "per_s": round(spider.responses / seconds, 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                      "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 2)}))
     return 0
 
 

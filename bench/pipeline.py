@@ -76,6 +76,12 @@ def maxrss_mb(who: int) -> float:
     return round(resource.getrusage(who).ru_maxrss / 1024, 1)
 
 
+def cpu_s(who: int) -> float:
+    """User + system CPU seconds: unlike wall time, hardly changed by other jobs sharing the cores."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--config", required=True)
@@ -103,16 +109,19 @@ def main() -> int:
     out["crawl_s"] = round(time.monotonic() - started, 2)
     sampler.stop.set()
     out["crawler_peak_rss_mb"] = maxrss_mb(resource.RUSAGE_CHILDREN)
+    out["crawl_cpu_s"] = round(cpu_s(resource.RUSAGE_CHILDREN), 2)
     out["crawler_sampled_peak_rss_mb"] = round(sampler.peak_kb / 1024, 1)
     out["before_audit_rss_mb"] = maxrss_mb(resource.RUSAGE_SELF)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_s(resource.RUSAGE_SELF)
     result: RunResult = audit_runs(factory, config, audit_id, codes, logs)
     out["audit_s"] = round(time.monotonic() - started, 2)
+    out["audit_cpu_s"] = round(cpu_s(resource.RUSAGE_SELF) - cpu, 2)
     out["audit_peak_rss_mb"] = maxrss_mb(resource.RUSAGE_SELF)
     if not args.no_report:
-        started = time.monotonic()
+        started, cpu = time.monotonic(), cpu_s(resource.RUSAGE_SELF)
         write_outputs(factory, result, args.work / "out")
         out["report_s"] = round(time.monotonic() - started, 2)
+        out["report_cpu_s"] = round(cpu_s(resource.RUSAGE_SELF) - cpu, 2)
         out["report_peak_rss_mb"] = maxrss_mb(resource.RUSAGE_SELF)
     with factory() as session:
         ids = [r.id for r in result.runs]

@@ -243,12 +243,16 @@ _TYPES = {".html": b"text/html; charset=utf-8", ".pdf": b"application/pdf", ".tx
 class Server:
     def __init__(self, root: Path, folders: list[str], base_port: int):
         self.root = root
-        self.ports = {base_port + i: folder for i, folder in enumerate(folders)}
+        self.folders = folders
+        self.base_port = base_port
+        self.requests = 0
+
+    def _address(self, ports: dict[int, str]) -> None:
+        self.ports = ports
         hosts = {folder: f"127.0.0.1:{port}" for port, folder in self.ports.items()}
         # Placeholders of the generated pages: the other hosts' addresses.
         self.fill = [(b"{{service}}", hosts["_service"].encode()), (b"{{outside}}", hosts["_outside"].encode())]
         self.hosts = {folder: host.encode() for folder, host in hosts.items()}
-        self.requests = 0
 
     def body(self, folder: str, path: str) -> tuple[bytes, float] | None:
         rel = unquote(urlsplit(path).path).lstrip("/")
@@ -318,7 +322,14 @@ class Server:
             writer.close()
 
     async def run(self) -> None:
-        servers = [await asyncio.start_server(self.handle, "127.0.0.1", port, backlog=512) for port in self.ports]
+        # Port 0: any free ports (bench/run); otherwise the given one and the next ones.
+        servers, ports = [], {}
+        for i, folder in enumerate(self.folders):
+            server = await asyncio.start_server(self.handle, "127.0.0.1", self.base_port + i if self.base_port else 0,
+                                                backlog=512)
+            servers.append(server)
+            ports[server.sockets[0].getsockname()[1]] = folder
+        self._address(ports)
         print(json.dumps({folder: f"127.0.0.1:{port}" for port, folder in self.ports.items()}), flush=True)
         await asyncio.gather(*(s.serve_forever() for s in servers))
 
@@ -378,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--seed", type=int, default=5)
     srv = sub.add_parser("serve")
     srv.add_argument("root", type=Path)
-    srv.add_argument("--port", type=int, default=18000, help="the first site's port; the others follow")
+    srv.add_argument("--port", type=int, default=18000, help="the first site's port; the others follow (0: any free ports)")
     fet = sub.add_parser("fetch")
     fet.add_argument("root", type=Path)
     fet.add_argument("--port", type=int, default=18000)
