@@ -16,16 +16,16 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse
-import json
-import os
-import resource
-import time
-from urllib.parse import urlsplit
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
 
-from scrapy import Request, Spider
-from scrapy.crawler import CrawlerProcess
-from scrapy.utils.project import get_project_settings
+from scrapy import Request, Spider  # noqa: E402
+from scrapy.crawler import CrawlerProcess  # noqa: E402
+from scrapy.utils.project import get_project_settings  # noqa: E402
 
 
 class BareSpider(Spider):
