@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, or_, select
 
-from checks.base import AuditContext, Check, Finding, is_broken
+from checks.base import AuditContext, Check, Finding, broken_link_sql, is_broken
 from checks.common import found_on, home_urls, outcome
 from govaudit.models import AvailabilityProbe, Link
 
@@ -138,7 +138,7 @@ def _percent(value: float) -> str:
     return f"{value * 100:.3g}%"
 
 
-def _broken_targets(links: list[Link]) -> dict[str, dict[str, Any]]:
+def _broken_targets(links: Iterable[Link]) -> dict[str, dict[str, Any]]:
     """Broken link targets, each with its outcome, first anchor and the pages linking to it."""
     targets: dict[str, dict[str, Any]] = {}
     sources: dict[str, set[str]] = defaultdict(set)
@@ -230,25 +230,25 @@ class AV03(Check):
     defaults: ClassVar[dict[str, Any]] = {"max_ratio": 0.05}
 
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
-        homes = home_urls(ctx)
-        links = [
-            link for link in ctx.links(Link.kind.in_(("nav", "content")))
-            if link.from_url not in homes
-        ]
-        known = {link.to_url for link in links if link.status is not None or link.error is not None}
+        # Counted in the database, and only the broken links read: a large site has millions of links.
+        where = (Link.kind.in_(("nav", "content")), Link.from_url.not_in(home_urls(ctx)))
+        known = ctx.session.scalar(
+            select(func.count(distinct(Link.to_url))).where(
+                Link.crawl_run_id == ctx.run.id, *where, or_(Link.status.is_not(None), Link.error.is_not(None)))
+        )
         if not known:
             return
-        broken = _broken_targets(links)
-        ratio = len(broken) / len(known)
+        broken = _broken_targets(ctx.links(*where, broken_link_sql()))
+        ratio = len(broken) / known
         max_ratio = ctx.threshold(AV03, "max_ratio")
         if ratio > max_ratio:
             yield self.finding(
                 ctx.site.url,
-                f"站内链接不可用比例 {ratio:.1%}（{len(known)} 个链接目标中 {len(broken)} 个不可用），"
+                f"站内链接不可用比例 {ratio:.1%}（{known} 个链接目标中 {len(broken)} 个不可用），"
                 f"应不超过 {max_ratio:.0%}",
                 severity="major",
                 evidence={
-                    "ratio": round(ratio, 4), "broken": len(broken), "total": len(known),
+                    "ratio": round(ratio, 4), "broken": len(broken), "total": known,
                     "max_ratio": max_ratio,
                     "examples": [broken[t] for t in sorted(broken)[:EXAMPLES_MAX]],
                 },

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from govaudit.config import SiteConfig
@@ -21,6 +21,7 @@ from govaudit.models import Column, CrawlRun, Document, Link, Listing, Message, 
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2}\d{2}$")
 SEVERITIES = ("veto", "major", "minor", "info")
+STREAM_BATCH = 1000  # rows fetched at a time by the streaming queries
 
 
 @dataclass
@@ -64,6 +65,21 @@ class AuditContext:
         stmt = select(model).where(model.crawl_run_id == self.run.id, *where).order_by(model.id)
         return list(self.session.scalars(stmt))
 
+    def stream(self, model, *where) -> Iterator:
+        """The run's rows of ``model`` one at a time, fetched in batches: what a check that reads every
+        page, document or listing once should use on a large site (``pages()`` etc. return lists)."""
+        stmt = select(model).where(model.crawl_run_id == self.run.id, *where).order_by(model.id)
+        yield from self.session.scalars(stmt).yield_per(STREAM_BATCH)
+
+    def iter_pages(self, *where) -> Iterator[Page]:
+        return self.stream(Page, *where)
+
+    def iter_documents(self, *where) -> Iterator[Document]:
+        return self.stream(Document, *where)
+
+    def iter_listings(self, column: Column | None = None) -> Iterator[Listing]:
+        return self.stream(Listing, *([Listing.column_url == column.url] if column is not None else []))
+
     def home_page(self) -> Page | None:
         """The page fetched for the configured home URL."""
         pages = self._rows(Page, Page.kind == "home")
@@ -100,7 +116,7 @@ class AuditContext:
 
     def links(self, *where) -> Iterator[Link]:
         stmt = select(Link).where(Link.crawl_run_id == self.run.id, *where).order_by(Link.id)
-        yield from self.session.scalars(stmt).yield_per(2000)
+        yield from self.session.scalars(stmt).yield_per(STREAM_BATCH)
 
     def probe(self, url: str) -> Probe | None:
         return self.session.scalars(
@@ -134,3 +150,8 @@ def is_broken(status: int | None, error: str | None) -> bool:
     if error:
         return True
     return status is not None and status >= 400
+
+
+def broken_link_sql():
+    """``is_broken`` of a link's target as a SQL condition, so a check reads only the broken links."""
+    return or_(and_(Link.error.is_not(None), Link.error != ""), Link.status >= 400)

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from checks.base import AuditContext, Check, Finding, is_broken
+from sqlalchemy import and_, select
+
+from checks.base import STREAM_BATCH, AuditContext, Check, Finding, is_broken
 from checks.common import outcome
-from govaudit.models import Link
+from govaudit.models import Document, Link, Page
 
 # Where a service portal sends a visitor it cannot serve: a search page or an error page.
 ERROR_URL = re.compile(r"search|sousuo|error|404|notfound", re.IGNORECASE)
@@ -67,17 +69,24 @@ class LK01(Check):
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = {column.url: column for column in ctx.columns()}
         sources: dict[str, tuple[str, Any]] = {}  # page URL -> (label, column)
-        titles: dict[str, str] = {}  # the document's own title: <title> often carries the site name
-        for doc in ctx.documents():
-            if doc.title:
-                titles[doc.url] = doc.title
-            column = columns.get(doc.column_url or "")
+        run = ctx.run.id
+        # Only the columns needed, a row at a time: a large site has 100,000 documents and pages.
+        docs = select(Document.url, Document.title, Document.column_url).where(Document.crawl_run_id == run)
+        for url, title, column_url in ctx.session.execute(docs.order_by(Document.id)).yield_per(STREAM_BATCH):
+            column = columns.get(column_url or "")
             if column is not None and column.category == "policy":
-                sources[doc.url] = (f"政策文件《{doc.title}》" if doc.title else f"政策文件 {doc.url}", column)
-        for page in ctx.pages():
-            if page.title and "解读" in page.title and page.url not in sources:
-                title = titles.get(page.url, page.title)
-                sources[page.url] = (f"解读《{title}》", columns.get(page.column_url or ""))
+                sources[url] = (f"政策文件《{title}》" if title else f"政策文件 {url}", column)
+        # Pages whose <title> says 解读, with their document's own title when there is one (<title> often
+        # carries the site name).
+        interpretations = (
+            select(Page.url, Page.title, Page.column_url, Document.title)
+            .outerjoin(Document, and_(Document.crawl_run_id == run, Document.url == Page.url))
+            .where(Page.crawl_run_id == run, Page.title.contains("解读"))
+            .order_by(Page.id)
+        )
+        for url, page_title, column_url, doc_title in ctx.session.execute(interpretations).yield_per(STREAM_BATCH):
+            if page_title and "解读" in page_title and url not in sources:
+                sources[url] = (f"解读《{doc_title or page_title}》", columns.get(column_url or ""))
         seen: set[tuple[str, str]] = set()
         for link in ctx.links(Link.kind == "service"):
             if link.from_url not in sources or (link.from_url, link.to_url) in seen:

@@ -8,7 +8,9 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from checks.base import AuditContext, Check, Finding
+from sqlalchemy import select
+
+from checks.base import STREAM_BATCH, AuditContext, Check, Finding
 from govaudit.index_number import normalise_index_number, parse_index_number, validate_index_number
 from govaudit.models import Column, Document
 
@@ -78,7 +80,7 @@ class MD01(Check):
 
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = _columns(ctx)
-        for doc in ctx.documents():
+        for doc in ctx.iter_documents():
             column = columns.get(doc.column_url or "")
             if column is None or column.category not in CATALOGUE_CATEGORIES or not _blank(doc.index_number):
                 continue
@@ -124,10 +126,13 @@ class MD02(Check):
 
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = _columns(ctx)
-        numbered = [doc for doc in ctx.documents() if not _blank(doc.index_number)]
-        # Earliest first, so the later copy is the one reported as the duplicate.
-        numbered.sort(key=lambda d: (d.published_date is None, d.published_date or dt.date.min, d.url))
-        first_with: dict[str, Document] = {}
+        # Earliest first, so the later copy is the one reported as the duplicate; sorted and read one at a
+        # time by the database.
+        ordered = (select(Document)
+                   .where(Document.crawl_run_id == ctx.run.id, Document.index_number.is_not(None))
+                   .order_by(Document.published_date.is_(None), Document.published_date, Document.url))
+        numbered = (doc for doc in ctx.session.scalars(ordered).yield_per(STREAM_BATCH) if not _blank(doc.index_number))
+        first_with: dict[str, tuple[str, dt.date | None]] = {}  # the first document's URL and date
         for doc in numbered:
             text = (doc.index_number or "").strip()
             where = _where(ctx, columns.get(doc.column_url or ""))
@@ -147,13 +152,13 @@ class MD02(Check):
                     **where,
                 )
             normal = normalise_index_number(text)
-            first = first_with.setdefault(normal, doc)
-            if first is not doc:
+            first_url, first_date = first_with.setdefault(normal, (doc.url, doc.published_date))
+            if first_url != doc.url:
                 yield self.finding(
-                    doc.url, f"文件{_label(doc)}的索引号“{text}”与 {first.url} 重复，索引号应唯一",
+                    doc.url, f"文件{_label(doc)}的索引号“{text}”与 {first_url} 重复，索引号应唯一",
                     key="duplicate",
-                    evidence={"index_number": text, "first_url": first.url,
-                              "first_published_date": _iso(first.published_date)},
+                    evidence={"index_number": text, "first_url": first_url,
+                              "first_published_date": _iso(first_date)},
                     **where,
                 )
 
@@ -206,7 +211,7 @@ class MD03(Check):
 
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = _columns(ctx)
-        for doc in ctx.documents():
+        for doc in ctx.iter_documents():
             column = columns.get(doc.column_url or "")
             if not is_normative(doc, column) or known_validity(doc.validity):
                 continue
@@ -250,7 +255,7 @@ class MD04(Check):
 
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = _columns(ctx)
-        for doc in ctx.documents():
+        for doc in ctx.iter_documents():
             column = columns.get(doc.column_url or "")
             if column is None or column.category not in CATALOGUE_CATEGORIES:
                 continue
@@ -298,10 +303,10 @@ class MD05(Check):
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = _columns(ctx)
         listed: dict[str, set[dt.date]] = {}
-        for entry in ctx.listings():
+        for entry in ctx.iter_listings():
             if entry.url and entry.date is not None:
                 listed.setdefault(entry.url, set()).add(entry.date)
-        for doc in ctx.documents():
+        for doc in ctx.iter_documents():
             where = _where(ctx, columns.get(doc.column_url or ""))
             written, published = doc.written_date, doc.published_date
             dates = {"written_date": _iso(written), "published_date": _iso(published)}

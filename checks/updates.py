@@ -68,7 +68,7 @@ class UP01(Check):
             return
         homes = {url_key(u) for u in home_urls(ctx)}
         own, others = [], []
-        for listing in ctx.listings():
+        for listing in ctx.iter_listings():
             if listing.date is not None:
                 (own if url_key(listing.column_url) in homes else others).append(listing.date)
         basis = "home" if own else "columns"

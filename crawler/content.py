@@ -351,6 +351,12 @@ class HiddenLinks:
         return any(name and name in self.script_names for name in names)
 
     def _reason(self, link: etree._Element) -> str | None:
+        if not self.styles:
+            # No stylesheet rule or inline style hides or colours anything here: only a hidden attribute can.
+            for el in (link, *link.iterancestors()):
+                if isinstance(el.tag, str) and el.get("hidden") is not None and not self._toggled(el):
+                    return f"hidden attribute on {_describe(el)}"
+            return None
         has_image = link.find(".//img") is not None
         colour: str | None = None
         background_seen = False  # the nearest declared background decides what the text lies on
@@ -360,39 +366,38 @@ class HiddenLinks:
             if not isinstance(el.tag, str):
                 continue
             style = self.styles.get(el, {})
-            where = _describe(el)
             display = style.get("display", "")
             if (display == "none" or el.get("hidden") is not None) and not self._toggled(el):
-                return f"display:none on {where}" if display == "none" else f"hidden attribute on {where}"
+                return f"display:none on {_describe(el)}" if display == "none" else f"hidden attribute on {_describe(el)}"
             visibility = style.get("visibility")
             if visibility == "visible":
                 visible_set = True
             elif visibility in ("hidden", "collapse") and not visible_set and not self._toggled(el):
-                return f"visibility:{visibility} on {where}"
+                return f"visibility:{visibility} on {_describe(el)}"
             if style.get("opacity") and _px(style["opacity"]) == 0:
-                return f"opacity:0 on {where}"
+                return f"opacity:0 on {_describe(el)}"
             position = style.get("position")
             # left/top move anything not declared static (its position may come from a stylesheet).
             for prop in ("left", "top", "margin-left", "margin-top"):
                 offset = _px(style.get(prop))
                 if offset is not None and offset <= OFF_SCREEN_PX and (prop.startswith("margin")
                                                                         or position != "static"):
-                    return f"position:{position or '?'};{prop}:{style[prop]} on {where}"
+                    return f"position:{position or '?'};{prop}:{style[prop]} on {_describe(el)}"
             clip = style.get("clip", "")
             if (position in ("absolute", "fixed") and clip.startswith("rect")
                     and all(float(n) <= 1 for n in re.findall(r"\d+(?:\.\d+)?", clip))):
-                return f"clip:{clip} on {where}"
+                return f"clip:{clip} on {_describe(el)}"
             indent = _px(style.get("text-indent"))
             if (indent is not None and indent <= OFF_SCREEN_PX and not has_image
                     and "url(" not in style.get("background", "") + style.get("background-image", "")):
-                return f"text-indent:{style['text-indent']} on {where}"
+                return f"text-indent:{style['text-indent']} on {_describe(el)}"
             if style.get("overflow") == "hidden":
                 for prop in ("width", "height"):
                     size = _px(style.get(prop))
                     if size is not None and size <= 1:
-                        return f"{prop}:{style[prop]};overflow:hidden on {where}"
+                        return f"{prop}:{style[prop]};overflow:hidden on {_describe(el)}"
             if _px(style.get("font-size")) == 0 and not has_image:
-                return f"font-size:0 on {where}"
+                return f"font-size:0 on {_describe(el)}"
             if el is link or colour == "inherit":
                 # A link's colour is its own (browsers do not let it inherit), unless it says inherit.
                 own = style.get("color")
@@ -401,7 +406,7 @@ class HiddenLinks:
             if background is not None and not background_seen:
                 background_seen = True
                 if colour not in (None, "inherit") and colour == background and not has_image:
-                    return f"color {colour} on background {background} ({where})"
+                    return f"color {colour} on background {background} ({_describe(el)})"
         return None
 
 

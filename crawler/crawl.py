@@ -64,8 +64,9 @@ def cache_settings(cache_dir: Path) -> dict:
         "HTTPCACHE_ENABLED": True,
         "HTTPCACHE_DIR": str(cache_dir.resolve()),
         "HTTPCACHE_POLICY": "crawler.middlewares.AuditCachePolicy",
+        # One SQLite file a site (crawler.cache), not Scrapy's seven files a page.
+        "HTTPCACHE_STORAGE": "crawler.cache.SqliteCacheStorage",
         "HTTPCACHE_IGNORE_HTTP_CODES": list(range(300, 600)),
-        "HTTPCACHE_GZIP": False,  # a revalidated page is stored again: compressing it costs more than disk
         # What unchanged pages read as, so that they are not read again (crawler.reuse).
         "GOVAUDIT_READINGS": str((cache_dir / "readings.sqlite").resolve()),
     }

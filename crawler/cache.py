@@ -1,0 +1,93 @@
+"""The HTTP cache's storage: one SQLite file a site instead of Scrapy's seven files a page.
+
+Scrapy's ``FilesystemCacheStorage`` writes a folder with seven files for every answer, and writes them
+all again when a page is revalidated (a 304 refreshes the stored copy's headers). On a 10,000-page site
+that was 70,000 files opened for writing a night, about a tenth of the crawl's time (bench/run), and
+700,000 files on disk at 100,000 pages. Here every answer is one row; a revalidated answer whose body did
+not change rewrites its headers and time, not its body. Rows are committed every ``COMMIT_EVERY`` writes
+and when the spider closes; a crawl killed outright loses at most those last rows, which are then
+fetched whole next time, as a page never seen would be.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import sqlite3
+from pathlib import Path
+from time import time
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from scrapy.utils.response import response_from_dict
+
+logger = logging.getLogger(__name__)
+COMMIT_EVERY = 500
+FILE_NAME = "responses.sqlite"
+
+
+class SqliteCacheStorage:
+    """``HTTPCACHE_STORAGE`` for ``HTTPCACHE_DIR/responses.sqlite``, keyed by Scrapy's request fingerprint."""
+
+    def __init__(self, settings: BaseSettings):
+        self.path = Path(settings["HTTPCACHE_DIR"]) / FILE_NAME
+        self.expiration_secs: int = settings.getint("HTTPCACHE_EXPIRATION_SECS")
+        self.db: sqlite3.Connection | None = None
+        self.pending = 0
+
+    def open_spider(self, spider: Spider) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS response (key TEXT PRIMARY KEY, time REAL NOT NULL, "
+                        "meta BLOB NOT NULL, body_sha1 TEXT NOT NULL, body BLOB NOT NULL)")
+        self._fingerprinter = spider.crawler.request_fingerprinter
+        logger.debug("Using the SQLite cache storage in %s", self.path)
+
+    def close_spider(self, spider: Spider) -> None:
+        if self.db is not None:
+            self.db.commit()
+            self.db.close()
+            self.db = None
+
+    def _key(self, request: Request) -> str:
+        return self._fingerprinter.fingerprint(request).hex()
+
+    def retrieve_response(self, spider: Spider, request: Request) -> Response | None:
+        assert self.db is not None
+        row = self.db.execute("SELECT time, meta, body FROM response WHERE key = ?", (self._key(request),)).fetchone()
+        if row is None:
+            return None
+        stored, meta, body = row
+        if 0 < self.expiration_secs < time() - stored:
+            return None
+        try:
+            data: dict[str, Any] = pickle.loads(meta)  # noqa: S301 - our own file, written below
+        except Exception:  # noqa: BLE001 - a damaged row is fetched afresh, not trusted
+            return None
+        data["body"] = body
+        request.meta["cache_timestamp"] = stored
+        return response_from_dict(data)
+
+    def store_response(self, spider: Spider, request: Request, response: Response) -> None:
+        assert self.db is not None
+        key = self._key(request)
+        # What the response is apart from its body; its flags ("cached") describe one crawl, not the page.
+        meta = pickle.dumps({k: v for k, v in response.to_dict().items() if k not in ("body", "flags")},
+                            protocol=pickle.HIGHEST_PROTOCOL)
+        body = response.body
+        sha1 = hashlib.sha1(body).hexdigest()
+        now = time()
+        updated = self.db.execute("UPDATE response SET time = ?, meta = ? WHERE key = ? AND body_sha1 = ?",
+                                  (now, meta, key, sha1)).rowcount
+        if not updated:
+            self.db.execute("INSERT OR REPLACE INTO response (key, time, meta, body_sha1, body) VALUES (?, ?, ?, ?, ?)",
+                            (key, now, meta, sha1, body))
+        self.pending += 1
+        if self.pending >= COMMIT_EVERY:
+            self.db.commit()
+            self.pending = 0
