@@ -198,6 +198,12 @@ def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, pro
 
     def opened(spider: PortalSpider) -> None:
         spiders[spider.site.id] = spider
+        if progress:  # the first event as soon as the crawl is open (a small site may be done within 1 s)
+            report_one(spider)
+
+    def report_one(spider: PortalSpider) -> None:
+        print(json.dumps({"site": spider.site.id, "pages": spider.pages_done, "queued": spider.queued(),
+                          "errors": spider.errors}), flush=True)
 
     for site_id, run_id in runs.items():
         site = config.site(site_id)
@@ -232,9 +238,8 @@ def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, pro
 
     if progress:
         def report() -> None:
-            for site_id, spider in spiders.items():
-                print(json.dumps({"site": site_id, "pages": spider.pages_done, "queued": spider.queued(),
-                                  "errors": spider.errors}), flush=True)
+            for spider in spiders.values():
+                report_one(spider)
 
         loop = task.LoopingCall(report)
         reactor.callWhenRunning(loop.start, 1.0, now=False)

@@ -23,6 +23,7 @@ import lxml.html
 
 from crawler.dates import normalize, parse_date
 from crawler.items import MessageItem
+from crawler.metadata import _BLOCK, _SKIP  # the block and skipped elements of the labelled-text readers
 
 # field -> the labels that name it (spaces ignored when matching).
 FIELD_LABELS: dict[str, tuple[str, ...]] = {
@@ -52,14 +53,6 @@ _ALTERNATION = "|".join(" ?".join(map(re.escape, label)) for label in sorted(_LA
 _LABEL = re.compile(rf"(?<![{_CJK}])(?P<label>{_ALTERNATION})\s*(?:(?P<colon>[:：﹕])|(?={_SEP}|$))")
 _SPACES = re.compile(r"\s+")
 _STRIP = f" {_SEP}|｜;；,，【】[]"
-_BLOCK = frozenset({
-    "address", "article", "aside", "blockquote", "body", "br", "caption", "center", "dd", "div", "dl", "dt",
-    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
-    "html", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead",
-    "tr", "ul",
-})
-_SKIP = frozenset({"script", "style", "noscript", "template", "head", "iframe", "object", "svg", "select",
-                   "textarea", "button"})
 _CELLS = frozenset({"td", "th", "dt", "dd"})
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 _HEADER_MAX = 12  # characters of a header cell ("留言时间", "办理状态")
