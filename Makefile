@@ -33,12 +33,15 @@ TEST_PG ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 # The whole suite on SQLite, then the database tests (marked `db`: check fixtures, migrations, pipeline
 # writes, crawls, end-to-end, reports and exports, lifecycle, resume) again on PostgreSQL.
 # `make test TEST_PG=` leaves the second pass out. pytest exits 5 when it collected no test: a failure here.
+# The tests mostly wait on crawler processes and servers: three pytest workers (pytest-xdist), each test
+# file in one worker (its module-scoped crawls run once); `make test XDIST=` runs them in one process.
+XDIST ?= -n 3 --dist loadfile
 test: install browser
-	$(PY) -m pytest -q; code=$$?; \
+	$(PY) -m pytest -q $(XDIST); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "no tests were collected" >&2; code=1; fi; \
 	if [ -n "$(TEST_PG)" ]; then \
 	  echo "== the database tests again, on PostgreSQL ($(TEST_PG))"; \
-	  GOVAUDIT_TEST_PG="$(TEST_PG)" $(PY) -m pytest -q -m db --db postgresql; pg=$$?; \
+	  GOVAUDIT_TEST_PG="$(TEST_PG)" $(PY) -m pytest -q $(XDIST) -m db --db postgresql; pg=$$?; \
 	  if [ $$pg -eq 5 ]; then echo "no database tests were collected" >&2; pg=1; fi; \
 	  if [ $$code -eq 0 ]; then code=$$pg; fi; \
 	fi; exit $$code
