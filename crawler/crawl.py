@@ -89,6 +89,12 @@ def prepare_job_dir(job_dir: Path, site_id: str, run_id: int) -> None:
     marker.write_text(json.dumps({"site": site_id, "run": run_id}))
 
 
+# Scrapy 2.19 with no download delay hands every queued request of a host to the network before any of
+# them counts as in flight, so CONCURRENT_REQUESTS_PER_DOMAIN does not hold (a site limited to 2 got 10 at
+# once). Any delay makes the downloader take one request per tick, and the limit holds; 1 ms costs nothing.
+MIN_DOWNLOAD_DELAY = 0.001
+
+
 def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str, run_id: int,
                   browser: bool = False, cache_dir: Path | None = None, job_dir: Path | None = None) -> Settings:
     """Scrapy settings for one site: its limits, robots switch, browser, cache, and where to store."""
@@ -97,7 +103,7 @@ def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str,
     settings.setdict(
         {
             "CONCURRENT_REQUESTS_PER_DOMAIN": limits.concurrency,
-            "DOWNLOAD_DELAY": limits.delay,
+            "DOWNLOAD_DELAY": max(limits.delay, MIN_DOWNLOAD_DELAY),
             "DOWNLOAD_TIMEOUT": limits.timeout,
             "RETRY_AFTER_MAX": limits.retry_after_max,
             "ROBOTSTXT_OBEY": site.robots,

@@ -220,6 +220,17 @@ def test_host_limit_holds_across_workers(slow_site, tmp_path, redis_prefix):
     assert stats["workers"] == 2 and all(n > 0 for n in stats["pages_by_worker"].values()), stats
 
 
+def test_host_limit_holds_in_one_process_with_no_delay(slow_site, tmp_path):
+    """One crawler, ``concurrency: 2, delay: 0``: the site never sees more than 2 requests at once (Scrapy
+    2.19 alone sent 9 at once with no download delay; crawler.crawl keeps a minimal one)."""
+    config = slow_site.config(tmp_path / "sites.yml", concurrency=2, max_pages=100)
+    done = govaudit("run", "--config", str(config), "--db", f"sqlite:///{tmp_path}/audit.db", "--out",
+                    str(tmp_path / "out"), "--as-of", ANCHOR.isoformat(), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(slow_site.paths) == 41
+    assert slow_site.max_active == 2  # in parallel, but never past the limit
+
+
 def test_page_cap_holds_across_workers(slow_site, tmp_path, redis_prefix):
     config = slow_site.config(tmp_path / "sites.yml", concurrency=4, max_pages=10)
     db = f"sqlite:///{tmp_path}/audit.db"
