@@ -90,7 +90,13 @@ def main() -> int:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, required=True)
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--no-report", action="store_true")
+    parser.add_argument("--profile", type=Path, help="run the crawler child under cProfile, writing its stats here")
     args = parser.parse_args()
+    if args.profile is not None:  # crawl_site starts sys.executable: a wrapper that profiles the child
+        wrapper = args.work / "profiled-python"
+        wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} -m cProfile -o {args.profile.resolve()} "$@"\n')
+        wrapper.chmod(0o755)
+        sys.executable = str(wrapper)
     config = load_checked_config(args.config)
     url = absolute_db_url(args.db)
     factory = open_database(url)
