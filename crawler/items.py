@@ -26,6 +26,7 @@ class PageItem:
     text: str | None = None  # visible text (crawler.content), for pages read as HTML
     meta_tags: dict[str, str] | None = None  # <meta name> -> content
     footer: dict[str, Any] | None = None  # the home page's footer: {"text", "marks"}
+    fetched_at: dt.datetime | None = None  # a page carried from the last run: when it was last answered
 
 
 @dataclass

@@ -75,6 +75,7 @@ class AuditDatabasePipeline:
         self.report_urls: set[str] = set()
         # Rows fetched again (a column found late, a failure checked a second time): updated, not added.
         self.updates: list[tuple[type, dict[str, Any]]] = []
+        self.replaced: list[str] = []  # pages read again: their earlier links and document are deleted
         self.last_flush = time.monotonic()
         self.counts: dict[str, int] = {}
 
@@ -111,10 +112,12 @@ class AuditDatabasePipeline:
                            NewMediaAccountItem: (NewMediaAccount, self.account_urls),
                            AnnualReportItem: (AnnualReport, self.report_urls)}[type(item)]
             row = row_of(item)
-            if not isinstance(item, AnnualReportItem):
+            if not isinstance(item, AnnualReportItem) and row.get("fetched_at") is None:
                 row["fetched_at"] = utcnow()
             if self._stored_before(model, item.url, seen):
                 self.updates.append((model, row))
+                if model is Page:
+                    self._replace_rows_of(item.url)
             else:
                 self._add(model, row)
         elif isinstance(item, LinksItem):
@@ -131,6 +134,15 @@ class AuditDatabasePipeline:
             self.flush()
         return item
 
+    def _replace_rows_of(self, url: str) -> None:
+        """A page read again (in another role: a plain link first, its column's list page after) gives
+        its links and document anew: the earlier reading's rows go, in the buffers and in the database."""
+        for model, column in ((Link, "from_url"), (Document, "url")):
+            rows = self.buffers.get(model)
+            if rows:
+                self.buffers[model] = [row for row in rows if row[column] != url]
+        self.replaced.append(url)
+
     def _stored_before(self, model: type, url: str, seen: set[str]) -> bool:
         """Whether a row of ``url`` was added already (by any worker of a distributed crawl); marks it added."""
         if self.shared is not None:
@@ -142,13 +154,19 @@ class AuditDatabasePipeline:
 
     def flush(self) -> None:
         self.last_flush = time.monotonic()
-        if not self.buffers and not self.updates:
+        if not self.buffers and not self.updates and not self.replaced:
             return
         buffers, self.buffers = self.buffers, {}
         updates, self.updates = self.updates, []
+        replaced, self.replaced = self.replaced, []
         assert self.factory is not None
         try:
             with self.factory.begin() as session:
+                for start in range(0, len(replaced), 500):  # before the inserts: they hold the new rows
+                    urls = replaced[start:start + 500]
+                    session.execute(delete(Link).where(Link.crawl_run_id == self.run_id, Link.from_url.in_(urls)))
+                    session.execute(delete(Document).where(Document.crawl_run_id == self.run_id,
+                                                           Document.url.in_(urls)))
                 # Pages first: other rows are looked up by page URL after the crawl.
                 for model in (Page, Probe, Document, Listing, Link, Column, NewMediaAccount, AnnualReport):
                     rows = buffers.get(model)

@@ -20,6 +20,7 @@ from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.request import request_from_dict
+from scrapy.utils.response import response_from_dict
 from twisted.python.failure import Failure
 
 from crawler.annual_reports import ReportFinder, request_meta
@@ -50,6 +51,7 @@ from crawler.messages import MessageFields, join_messages, read_board, read_mess
 from crawler.metadata import DocumentMeta, parse_metadata, redate
 from crawler.new_media import read_account_page
 from crawler.reuse import PageReading, ReadingStore
+from crawler.revisit import Revisits, listing_signature
 from govaudit.config import SiteConfig, host_allowed, host_of
 from govaudit.db import masked_url
 from govaudit.targets import CREDENTIALS, REFUSALS, refusal
@@ -192,7 +194,7 @@ RESUMED_STATE = (
     "columns", "list_pages", "column_entries", "pages_read", "parsed", "requested", "probed", "truncated",
     "pages_done", "errors", "robots_blocked", "static_links", "rendered", "render_errors", "render_seconds",
     "rechecks", "recovered", "not_modified", "not_probed", "home_links", "subcolumns", "query_variants",
-    "capped_paths", "accounts_requested", "board_rows", "message_pages",
+    "capped_paths", "accounts_requested", "board_rows", "message_pages", "carried",
 )
 
 
@@ -288,6 +290,8 @@ class PortalSpider(Spider):
         self.bytes_before = 0
         self.close_reason: str | None = None
         self.readings: ReadingStore | None = None  # what unchanged pages read as last time (crawler.reuse)
+        self.revisits: Revisits | None = None  # unchanged pages taken from the last run (crawler.revisit)
+        self.carried = 0
         self.accounts_requested: set[str] = set()  # 政务新媒体 account pages (new_media), by configured URL
         self.reports = ReportFinder()  # annual reports and their attachments (crawler.annual_reports)
         for column in site.columns:
@@ -325,6 +329,8 @@ class PortalSpider(Spider):
         self.close_reason = reason
         if self.readings is not None:
             self.readings.close()
+        if self.revisits is not None:
+            self.revisits.close()
         state = getattr(self, "state", None)
         if state is None:
             return  # no job directory: nothing to resume from
@@ -344,6 +350,11 @@ class PortalSpider(Spider):
         store = self.settings.get("GOVAUDIT_READINGS")
         if store:
             self.readings = ReadingStore(Path(store), self.as_of)
+            if self.settings.getbool("HTTPCACHE_ENABLED"):
+                self.revisits = Revisits.open(
+                    days=self.site.limits.revisit_days, as_of=self.as_of, cache_dir=self.settings.get("HTTPCACHE_DIR"),
+                    db_url=self.settings.get("GOVAUDIT_DB"), site_id=self.site.id, run_id=self.run_id,
+                    fingerprint=self.crawler.request_fingerprinter.fingerprint)
         home = self._page_request(self.home, hops=0, priority=10, render=self.site.render == "js")
         if home is not None:
             yield home
@@ -398,6 +409,60 @@ class PortalSpider(Spider):
             meta.update(self.contexts.meta())
         return Request(url, callback=self.parse_page, errback=self.page_failed, priority=priority,
                        dont_filter=True, meta=meta)
+
+    def _follow(self, url: str, hops: int, *, priority: int = 0, listed: int | None = None):
+        """A plain page to crawl: its request, or, when it is carried from the last run without one
+        (``crawler.revisit``), its rows and what it leads to. ``listed``: the signature of the column
+        list entry that leads to it."""
+        if self.revisits is None or url in self.requested:
+            request = self._page_request(url, hops, priority=priority)
+            if request is not None:
+                yield request
+            return
+        try:
+            response = self._carried_answer(url, hops, listed)
+            if response is not None:
+                if not self._admit(url, False):
+                    return
+                # Whole or not at all: a page whose stored answer cannot be read is asked for.
+                items = list(self._handle(response, None))
+                self.carried += 1
+                yield from items
+                return
+        except Exception:  # noqa: BLE001 - the page is asked for instead, and the crawl goes on
+            self.logger.exception("%s: %s: could not take the page from the last run; asking for it",
+                                  self.site.id, url)
+            self.requested.discard(url)
+        request = self._page_request(url, hops, priority=priority)
+        if request is not None:
+            yield request
+
+    def _carried_answer(self, url: str, hops: int, listed: int | None) -> Response | None:
+        """The stored answer of a page the crawl may carry instead of asking again, as a response."""
+        assert self.revisits is not None
+        if url == self.home or self.known_column(url) is not None or url in self.board_rows \
+                or self.reports.is_attachment(url, {}):
+            return None
+        request = Request(url, callback=self.parse_page, errback=self.page_failed, dont_filter=True,
+                          meta={"hops": hops, "list_of": None, "download_slot": host_of(url)})
+        cached = self.revisits.lookup(request, url, listed)
+        if cached is None:
+            return None
+        request.meta["carried_from"] = cached.fetched_at  # the time of its last real answer
+        response = response_from_dict({**cached.data, "body": cached.body, "flags": ["carried"], "request": request})
+        if normalize_url(response.url) != url:
+            return None
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        if self._is_html(response, content_type):
+            # Carried only as it read last time: a page the readers have not seen (a new release of them)
+            # or a board's message is asked for.
+            if self.readings is None:
+                return None
+            reading = self.readings.get(self.readings.key(response.url, hashlib.sha1(response.body).hexdigest()))
+            if reading is None or reading.links is None or reading.message is not None:
+                return None
+            request.meta["carried_reading"] = reading
+        return response
 
     def _trapped(self, url: str) -> bool:
         """Whether one more query of this URL's path goes past ``limits.query_variants``: a calendar's
@@ -560,21 +625,33 @@ class PortalSpider(Spider):
                 self._home_done()
 
     async def _parse_page(self, response: Response):
+        rendered = await self._rendered_html(response)
+        for item in self._handle(response, rendered):  # an async generator has no "yield from"
+            yield item
+
+    def _handle(self, response: Response, rendered: str | None):
+        """A page's answer (fetched, or carried from the last run: ``crawler.revisit``): its rows, and
+        the requests for what it leads to."""
         url = requested_url(response)
         meta = response.meta
         hops = meta.get("hops", 0)
-        rendered = await self._rendered_html(response)
         rerender = bool(meta.get("rerender"))
+        kind, column_url = self.role_of(url, meta)
+        if kind == "other" and url in self.parsed and not rerender and not meta.get("recheck") \
+                and not self.reports.is_attachment(url, meta):
+            # Asked for as a plain page, then again as the list page it is, and the list page's answer came
+            # first (its request goes before): this one would undo what the list page's reading stored.
+            return
         if not rerender:
             self.pages_done += 1
         self.parsed.add(url)
-        kind, column_url = self.role_of(url, meta)
         final_url = normalize_url(response.url)
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
         page = PageItem(
             url=url, final_url=final_url, status=response.status, content_type=content_type,
             content_hash=hashlib.sha1(response.body).hexdigest(), size=len(response.body),
             depth=hops, kind=kind, column_url=column_url, rendered_by_js=rendered is not None,
+            fetched_at=meta.get("carried_from"),
         )
         column = self.known_column(column_url) if kind == "column" else None
         if column is not None:
@@ -612,7 +689,7 @@ class PortalSpider(Spider):
         key = None
         if self.readings is not None and kind == "other" and rendered is None and not off_site and not moved:
             key = self.readings.key(response.url, page.content_hash)
-        reading = self.readings.get(key) if key else None
+        reading = meta.get("carried_reading") or (self.readings.get(key) if key else None)
         text = tree = None
         if reading is None:
             text, reading, tree = self._read(response, content_type, rendered, kind, off_site or moved)
@@ -643,8 +720,7 @@ class PortalSpider(Spider):
             yield LinksItem(from_url=url, links=link_items)
         if kind == "home":
             self._set_home_links({link.to_url for link in link_items})
-        for item in self._annual_reports(response, url, page.title, text, content_type, link_items, reading, hops):
-            yield item
+        yield from self._annual_reports(response, url, page.title, text, content_type, link_items, reading, hops)
 
         follow_first: list[Request] = []
         if kind == "home":
@@ -656,15 +732,12 @@ class PortalSpider(Spider):
             yield self._document(reading.document, url, page.title)
         if kind == "other" and reading.message is not None:
             self._keep_message_page(url, reading.message)
-        for item in follow_first:  # an async generator has no "yield from"
-            yield item
+        yield from follow_first
 
         for link in link_items:
             if link.kind in ("nav", "content"):
                 if hops < self.site.limits.depth:
-                    request = self._page_request(link.to_url, hops + 1)
-                    if request is not None:
-                        yield request
+                    yield from self._follow(link.to_url, hops + 1)
             else:
                 request = self._probe_request(link.to_url, link.kind)
                 if request is not None:
@@ -740,7 +813,8 @@ class PortalSpider(Spider):
             column.single_page = (not page.entries and not page.placeholder and not column.nav_only
                                   and not page.data and page.text_length >= SINGLE_PAGE_TEXT)
             self.column_changed(column, "placeholder", "nav_only", "single_page")
-        yield from self._take_entries(column, url, page, hops)
+        # The next list pages before the entries: an entry's page carried from the last run is read at once,
+        # and its links (a breadcrumb to "index.html") must find the list pages claimed as such.
         for next_url in page.next_pages:
             next_url = normalize_url(next_url)
             if not host_allowed(next_url, self.site.allowed_hosts):
@@ -757,6 +831,7 @@ class PortalSpider(Spider):
                                          render=rendered)
             if request is not None:
                 yield request
+        yield from self._take_entries(column, url, page, hops)
         if column.nav_only and url == column.url:
             for name, sub_url in page.subcolumns:
                 request = self._discover_column(name, normalize_url(sub_url), hops + 1)
@@ -816,11 +891,10 @@ class PortalSpider(Spider):
                 self.column_changed(column, "truncated")
                 break
             yield self._data_request(data, column.url, hops)
-        for entry_url, _entry in entries:
+        for entry_url, entry in entries:
             if host_allowed(entry_url, self.site.allowed_hosts):
-                request = self._page_request(entry_url, hops + 1, priority=2)
-                if request is not None:
-                    yield request
+                yield from self._follow(entry_url, hops + 1, priority=2,
+                                        listed=listing_signature(entry.title, entry.date))
 
     def _data_request(self, data: DataRequest, column_url: str, hops: int) -> Request:
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if data.body is not None else None
@@ -1088,6 +1162,7 @@ class PortalSpider(Spider):
             "rechecked": len(self.rechecks),
             "recovered": self.recovered,
             "not_modified": self.not_modified,
+            "carried": self.carried,
             "not_probed": self.not_probed,
             "bytes_received": self._bytes_received(),
             "duration_s": round(self._seconds(), 2),
