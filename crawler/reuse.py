@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import pickle
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,9 @@ class ReadingStore:
         self.db = sqlite3.connect(path)
         self.db.execute("CREATE TABLE IF NOT EXISTS reading (key TEXT PRIMARY KEY, data BLOB NOT NULL, "
                         "used TEXT NOT NULL)")
+        # Each plain page's last answer 200 (crawler.revisit): when, and what it was apart from its body.
+        self.db.execute("CREATE TABLE IF NOT EXISTS answer (url TEXT PRIMARY KEY, time REAL NOT NULL, "
+                        "data BLOB NOT NULL)")
         self.pending = 0
         self.hits = 0
 
@@ -87,6 +91,23 @@ class ReadingStore:
                         (key, pickle.dumps(reading, protocol=pickle.HIGHEST_PROTOCOL), self.today))
         self._written()
 
+    def put_answer(self, url: str, answer: dict[str, Any]) -> None:
+        """``url`` was answered 200 (or 304) just now: ``answer`` holds its final URL, headers, body hash and
+        size, and whether it is HTML."""
+        self.db.execute("INSERT OR REPLACE INTO answer (url, time, data) VALUES (?, ?, ?)",
+                        (url, time.time(), pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)))
+        self._written()
+
+    def answer(self, url: str) -> tuple[float, dict[str, Any]] | None:
+        """When ``url`` was last answered, and what ``put_answer`` kept of it."""
+        row = self.db.execute("SELECT time, data FROM answer WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return row[0], pickle.loads(row[1])  # noqa: S301 - our own file, written by put_answer()
+        except Exception:  # noqa: BLE001 - a damaged entry: the page is asked for
+            return None
+
     def _written(self) -> None:
         self.pending += 1
         if self.pending >= COMMIT_EVERY:
@@ -97,5 +118,6 @@ class ReadingStore:
         """Commit, and drop readings unused for KEEP_DAYS days (pages gone or changed)."""
         cutoff = (dt.date.fromisoformat(self.today) - dt.timedelta(days=KEEP_DAYS)).isoformat()
         self.db.execute("DELETE FROM reading WHERE used < ?", (cutoff,))
+        self.db.execute("DELETE FROM answer WHERE time < ?", (time.time() - KEEP_DAYS * 86400,))
         self.db.commit()
         self.db.close()

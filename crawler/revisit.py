@@ -3,15 +3,15 @@
 An incremental crawl already asks for every page with its validators, so an unchanged page costs a 304
 and is not read again (``crawler.reuse``). But each request still costs a full trip through Scrapy and the
 site's politeness delay, and a site's articles and attachments, nine in ten of its pages, hardly ever
-change once published. So a page is **carried** from the last run, without a request, when all of these
-hold (``limits.revisit_days`` = N, 7 by default; 0 asks for every page every night):
+change once published. So what hangs below an unchanged entry of a column's list (the entry's page, and
+what that page links, when it is carried too) is **carried** from the last run, without a request, when all
+of these hold (``limits.revisit_days`` = N, 7 by default; 0 asks for every page every night):
 
 - the site's previous crawl run completed, and it stored the page as an answer 200 (an error is always
   asked again), as a plain page or a document, not the home page, a column or one of its list pages;
-- the HTTP cache holds the page's answer 200, at that very URL (no redirect), and the site answered
-  it (200 or 304) less than N days ago;
-- for an HTML page, the readings store (``crawler.reuse``) holds what it read as, and it is not a message
-  of a board (a message may be answered any day) nor an annual report's attachment;
+- the site answered it 200 (or 304) at that very URL (no redirect) less than N days ago, and the readings
+  store (``crawler.reuse``) keeps that answer and, for an HTML page, what it read as; it is not a message
+  of a board (a message may be answered any day), an annual report or a report's attachment;
 - it is not the page's turn: every page is asked again on one night in N, spread by a hash of its URL
   (``zlib.crc32(url) % N == as_of.toordinal() % N``), so a site gets about 1/N of its pages revalidated a
   night instead of all of them every Nth night;
@@ -20,9 +20,10 @@ hold (``limits.revisit_days`` = N, 7 by default; 0 asks for every page every nig
 - when a column's list leads to it, the list shows the entry with the same title and date as last time
   (an edited entry is asked at once).
 
-The home page, every column and list page, message boards, 政务新媒体 accounts, annual reports'
-attachments and outside links (probes) are asked every night whatever this says, so 栏目更新, blank
-columns, unanswered messages and dead service links are judged on tonight's answers. A carried page is
+The home page, every column and list page, every page they link other than through a list entry, message
+boards, 政务新媒体 accounts, annual reports' attachments and outside links (probes) are asked every night
+whatever this says, so 栏目更新, blank columns, dead links of the menus and home page, unanswered messages
+and dead service links are judged on tonight's answers. A carried page is
 stored with the time of its last real answer (``page.fetched_at``) and counted in ``stats.carried``.
 ``govaudit run --full`` asks for everything.
 """
@@ -30,22 +31,24 @@ stored with the time of its last real answer (``page.fetched_at``) and counted i
 from __future__ import annotations
 
 import datetime as dt
-import pickle
-import sqlite3
 import time
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.cache import FILE_NAME
+from crawler.reuse import ReadingStore
 from govaudit.db import make_engine
 from govaudit.models import CrawlRun, FindingRecord, Listing, Page
 
 CARRIED_KINDS = ("other", "document")
+
+
+def due(url: str, as_of: dt.date, days: int) -> bool:
+    """Whether ``as_of`` is the night a page is asked for again whatever else holds (one night in ``days``)."""
+    return zlib.crc32(url.encode()) % days == as_of.toordinal() % days
 
 
 def listing_signature(title: str | None, date: dt.date | None) -> int:
@@ -54,36 +57,29 @@ def listing_signature(title: str | None, date: dt.date | None) -> int:
 
 
 @dataclass
-class Cached:
-    """A page's stored answer, as the HTTP cache holds it."""
+class Carried:
+    """A page's last answer 200, as the readings store keeps it (``ReadingStore.put_answer``)."""
 
-    data: dict[str, Any]  # scrapy.utils.response.response_from_dict, without the body
-    stored: float  # when the site last answered it (200 or 304), seconds since the epoch
-    body: bytes
-    fetched_at: dt.datetime  # the same, as the audit database stores times (UTC, naive)
+    answer: dict[str, Any]  # url (final), headers, sha1, size, html
+    fetched_at: dt.datetime  # when the site last answered it, as the audit database stores times (UTC, naive)
 
 
 class Revisits:
-    def __init__(self, days: int, as_of: dt.date, cache_path: Path, previous: dict[str, int],
-                 flagged: set[str], fingerprint):
+    def __init__(self, days: int, as_of: dt.date, readings: ReadingStore, previous: dict[str, int],
+                 flagged: set[str]):
         self.days = days
-        self.turn = as_of.toordinal() % days
+        self.as_of = as_of
         self.oldest = time.time() - days * 86400
+        self.readings = readings
         self.previous = previous  # url -> its list entry's signature last run (0: not listed)
         self.flagged = flagged
-        self.fingerprint = fingerprint
-        self.db = sqlite3.connect(f"file:{cache_path}?mode=ro", uri=True)
-        self.carried = 0
 
     @classmethod
-    def open(cls, *, days: int, as_of: dt.date, cache_dir: str | None, db_url: str | None, site_id: str,
-             run_id: int, fingerprint) -> Revisits | None:
+    def open(cls, *, days: int, as_of: dt.date, readings: ReadingStore | None, db_url: str | None,
+             site_id: str, run_id: int) -> Revisits | None:
         """The revisits of one site's crawl; None when there is nothing to carry (``revisit_days: 0``, no
-        HTTP cache, no completed earlier run of the site)."""
-        if days <= 0 or not cache_dir or not db_url:
-            return None
-        cache_path = Path(cache_dir) / FILE_NAME
-        if not cache_path.exists():
+        readings store, no completed earlier run of the site)."""
+        if days <= 0 or readings is None or not db_url:
             return None
         engine = make_engine(db_url)
         with Session(engine) as session:
@@ -92,6 +88,7 @@ class Revisits:
                 .order_by(CrawlRun.id.desc()).limit(1))
             if previous_run is None or session.scalar(
                     select(CrawlRun.status).where(CrawlRun.id == previous_run)) != "completed":
+                engine.dispose()
                 return None
             previous = dict.fromkeys(session.scalars(select(Page.url).where(
                 Page.crawl_run_id == previous_run, Page.status == 200, Page.error.is_(None),
@@ -105,32 +102,18 @@ class Revisits:
         engine.dispose()
         if not previous:
             return None
-        return cls(days, as_of, cache_path, previous, flagged, fingerprint)
+        return cls(days, as_of, readings, previous, flagged)
 
-    def due(self, url: str) -> bool:
-        """Whether tonight is the page's turn to be asked again."""
-        return zlib.crc32(url.encode()) % self.days == self.turn
-
-    def lookup(self, request, url: str, listed: int | None = None) -> Cached | None:
-        """The stored answer of ``url`` when the page may be carried (see the module's rules), else None.
+    def lookup(self, url: str, listed: int | None = None) -> Carried | None:
+        """The last answer of ``url`` when the page may be carried (see the module's rules), else None.
         ``listed``: the signature of the list entry that leads to it, when one does."""
         signature = self.previous.get(url)
-        if signature is None or url in self.flagged or self.due(url):
+        if signature is None or url in self.flagged or due(url, self.as_of, self.days):
             return None
         if listed is not None and signature != listed:
             return None
-        row = self.db.execute("SELECT time, meta, body FROM response WHERE key = ?",
-                              (self.fingerprint(request).hex(),)).fetchone()
-        if row is None or row[0] < self.oldest:
+        found = self.readings.answer(url)
+        if found is None or found[0] < self.oldest:
             return None
-        try:
-            data = pickle.loads(row[1])  # noqa: S301 - the HTTP cache's own file (crawler.cache)
-        except Exception:  # noqa: BLE001 - a damaged row: the page is asked for
-            return None
-        if data.get("status") != 200:
-            return None
-        fetched_at = dt.datetime.fromtimestamp(row[0], dt.UTC).replace(tzinfo=None)
-        return Cached(data=data, stored=row[0], body=row[2], fetched_at=fetched_at)
-
-    def close(self) -> None:
-        self.db.close()
+        fetched_at = dt.datetime.fromtimestamp(found[0], dt.UTC).replace(tzinfo=None)
+        return Carried(answer=found[1], fetched_at=fetched_at)

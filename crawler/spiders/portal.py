@@ -20,10 +20,9 @@ from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.request import request_from_dict
-from scrapy.utils.response import response_from_dict
 from twisted.python.failure import Failure
 
-from crawler.annual_reports import ReportFinder, request_meta
+from crawler.annual_reports import ReportFinder, report_kind, request_meta
 from crawler.content import read_page
 from crawler.encoding import decode_body
 from crawler.items import (
@@ -119,6 +118,14 @@ def requested_url(response: Response) -> str:
     """The URL that was asked for: after a redirect, ``response.request`` is the redirected request."""
     redirects = response.meta.get("redirect_urls")
     return normalize_url(redirects[0] if redirects else response.request.url)
+
+
+class NeedsBody(Exception):
+    """A page carried from the last run turned out to need its HTML (an annual report): it is asked for."""
+
+
+def _no_body() -> str:
+    raise NeedsBody
 
 
 def clean_title(title: str | None, site_name: str) -> str | None:
@@ -350,11 +357,9 @@ class PortalSpider(Spider):
         store = self.settings.get("GOVAUDIT_READINGS")
         if store:
             self.readings = ReadingStore(Path(store), self.as_of)
-            if self.settings.getbool("HTTPCACHE_ENABLED"):
-                self.revisits = Revisits.open(
-                    days=self.site.limits.revisit_days, as_of=self.as_of, cache_dir=self.settings.get("HTTPCACHE_DIR"),
-                    db_url=self.settings.get("GOVAUDIT_DB"), site_id=self.site.id, run_id=self.run_id,
-                    fingerprint=self.crawler.request_fingerprinter.fingerprint)
+            self.revisits = Revisits.open(
+                days=self.site.limits.revisit_days, as_of=self.as_of, readings=self.readings,
+                db_url=self.settings.get("GOVAUDIT_DB"), site_id=self.site.id, run_id=self.run_id)
         home = self._page_request(self.home, hops=0, priority=10, render=self.site.render == "js")
         if home is not None:
             yield home
@@ -410,59 +415,68 @@ class PortalSpider(Spider):
         return Request(url, callback=self.parse_page, errback=self.page_failed, priority=priority,
                        dont_filter=True, meta=meta)
 
-    def _follow(self, url: str, hops: int, *, priority: int = 0, listed: int | None = None):
+    def _follow(self, url: str, hops: int, *, priority: int = 0, listed: int | None = None,
+                from_carried: bool = False):
         """A plain page to crawl: its request, or, when it is carried from the last run without one
-        (``crawler.revisit``), its rows and what it leads to. ``listed``: the signature of the column
-        list entry that leads to it."""
-        if self.revisits is None or url in self.requested:
+        (``crawler.revisit``), its rows and what it leads to. Only what hangs below an unchanged entry of a
+        column's list may be carried: ``listed`` is the signature of the entry that leads to it, or
+        ``from_carried`` says a carried page links it. A link from a page read tonight is asked for."""
+        if self.revisits is None or url in self.requested or (listed is None and not from_carried):
             request = self._page_request(url, hops, priority=priority)
             if request is not None:
                 yield request
             return
+        response = None
         try:
             response = self._carried_answer(url, hops, listed)
             if response is not None:
                 if not self._admit(url, False):
                     return
-                # Whole or not at all: a page whose stored answer cannot be read is asked for.
-                items = list(self._handle(response, None))
                 self.carried += 1
-                yield from items
+                yield from self._handle(response, None)
                 return
-        except Exception:  # noqa: BLE001 - the page is asked for instead, and the crawl goes on
-            self.logger.exception("%s: %s: could not take the page from the last run; asking for it",
-                                  self.site.id, url)
+        except Exception as exc:  # noqa: BLE001 - the page is asked for instead, and the crawl goes on
+            if not isinstance(exc, NeedsBody):  # not expected: reports are not carried
+                self.logger.exception("%s: %s: could not take the page from the last run; asking for it",
+                                      self.site.id, url)
+            # What was stored of it is replaced when its answer comes (the pipeline replaces a page read again).
             self.requested.discard(url)
+            if url in self.parsed:
+                self.parsed.discard(url)
+                self.pages_done -= 1
+            if response is not None:
+                self.carried -= 1
         request = self._page_request(url, hops, priority=priority)
         if request is not None:
             yield request
 
     def _carried_answer(self, url: str, hops: int, listed: int | None) -> Response | None:
-        """The stored answer of a page the crawl may carry instead of asking again, as a response."""
-        assert self.revisits is not None
+        """The last answer of a page the crawl may carry instead of asking again, as a response without a
+        body (its hash, size and reading come from the readings store)."""
+        assert self.revisits is not None and self.readings is not None
         if url == self.home or self.known_column(url) is not None or url in self.board_rows \
                 or self.reports.is_attachment(url, {}):
             return None
-        request = Request(url, callback=self.parse_page, errback=self.page_failed, dont_filter=True,
-                          meta={"hops": hops, "list_of": None, "download_slot": host_of(url)})
-        cached = self.revisits.lookup(request, url, listed)
-        if cached is None:
+        carried = self.revisits.lookup(url, listed)
+        if carried is None:
             return None
-        request.meta["carried_from"] = cached.fetched_at  # the time of its last real answer
-        response = response_from_dict({**cached.data, "body": cached.body, "flags": ["carried"], "request": request})
-        if normalize_url(response.url) != url:
-            return None
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
-        if self._is_html(response, content_type):
+        answer = carried.answer
+        meta: dict[str, Any] = {"hops": hops, "list_of": None, "carried_from": carried.fetched_at,
+                                "carried_hash": answer["sha1"], "carried_size": answer["size"],
+                                "carried_html": answer["html"]}
+        if answer["html"]:
             # Carried only as it read last time: a page the readers have not seen (a new release of them)
             # or a board's message is asked for.
-            if self.readings is None:
-                return None
-            reading = self.readings.get(self.readings.key(response.url, hashlib.sha1(response.body).hexdigest()))
+            reading = self.readings.get(self.readings.key(answer["url"], answer["sha1"]))
             if reading is None or reading.links is None or reading.message is not None:
                 return None
-            request.meta["carried_reading"] = reading
-        return response
+            titles = (reading.title, reading.document.title if reading.document is not None else None)
+            if any(report_kind(title) for title in titles if title):
+                return None  # an annual report is read from its HTML, which is not kept
+            meta["carried_reading"] = reading
+        request = Request(url, callback=self.parse_page, errback=self.page_failed, dont_filter=True, meta=meta)
+        return Response(answer["url"], status=200, headers=answer["headers"], body=b"", flags=["carried"],
+                        request=request)
 
     def _trapped(self, url: str) -> bool:
         """Whether one more query of this URL's path goes past ``limits.query_variants``: a calendar's
@@ -647,9 +661,11 @@ class PortalSpider(Spider):
         self.parsed.add(url)
         final_url = normalize_url(response.url)
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        carried = "carried" in response.flags  # taken from the last run (crawler.revisit): no body at hand
         page = PageItem(
             url=url, final_url=final_url, status=response.status, content_type=content_type,
-            content_hash=hashlib.sha1(response.body).hexdigest(), size=len(response.body),
+            content_hash=meta["carried_hash"] if carried else hashlib.sha1(response.body).hexdigest(),
+            size=meta["carried_size"] if carried else len(response.body),
             depth=hops, kind=kind, column_url=column_url, rendered_by_js=rendered is not None,
             fetched_at=meta.get("carried_from"),
         )
@@ -678,7 +694,11 @@ class PortalSpider(Spider):
             if report is not None:
                 yield report
             return
-        if not self._is_html(response, content_type):
+        html = meta["carried_html"] if carried else self._is_html(response, content_type)
+        if not carried and self.readings is not None and kind == "other" and rendered is None and final_url == url:
+            self.readings.put_answer(url, {"url": response.url, "headers": dict(response.headers),
+                                           "sha1": page.content_hash, "size": page.size, "html": html})
+        if not html:
             yield page
             return
         off_site = not host_allowed(response.url, self.site.allowed_hosts)
@@ -737,7 +757,7 @@ class PortalSpider(Spider):
         for link in link_items:
             if link.kind in ("nav", "content"):
                 if hops < self.site.limits.depth:
-                    yield from self._follow(link.to_url, hops + 1)
+                    yield from self._follow(link.to_url, hops + 1, from_carried="carried" in response.flags)
             else:
                 request = self._probe_request(link.to_url, link.kind)
                 if request is not None:
@@ -751,7 +771,8 @@ class PortalSpider(Spider):
         title = (document.title if document is not None and document.title else None) or clean_title(
             title, self.site.name)
         # A page read from the store of unchanged pages has no HTML at hand: decoded again only for a report.
-        html = text if text is not None else (lambda: decode_body(response.body, content_type).text)
+        html = text if text is not None else (
+            _no_body if "carried" in response.flags else lambda: decode_body(response.body, content_type).text)
         published = document.published_date if document is not None else None
         items, fetch = self.reports.on_page(url, title, html, link_items, published)
         yield from items

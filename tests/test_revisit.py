@@ -1,0 +1,205 @@
+"""Revisiting (crawler.revisit): what an incremental crawl carries from the last run without a request,
+and what it always asks for again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+from sqlalchemy import select
+
+from crawler.revisit import due
+from govaudit.audit import CrawlOptions, run
+from govaudit.db import open_database
+from govaudit.findings import run_findings
+from govaudit.models import CrawlRun, Document, Link, Page
+from tests.conftest import audit_db_url
+from tests.mockserver import MockServer, Reply
+from tests.test_lifecycle import article, list_page, page
+
+DAYS = 30
+
+
+def document(title: str, index_number: str | None, date: str, extra: str = "") -> Reply:
+    index = f"<td>索引号：</td><td>{index_number}</td>" if index_number else ""
+    return article(f"""<table class="xxgk"><tr>{index}<td>发布机构：</td><td>县政府办公室</td></tr>
+        <tr><td>成文日期：</td><td>{date}</td><td>发布日期：</td><td>{date}</td></tr></table>
+        <p>{title}正文</p>{extra}""", title, date)
+
+
+class Site:
+    def __init__(self) -> None:
+        self.entries = [("/art/1.html", "关于印发示范县农业补贴办法的通知", "2026-06-10"),
+                        ("/art/2.html", "关于做好防汛工作的通知", "2026-06-09"),
+                        ("/art/3.html", "关于开展安全生产检查的通知", "2026-06-08")]
+        self.routes: dict = {
+            "/": page('<div class="nav"><a href="/">首页</a><a href="/col/zcwj/">政策文件</a></div>'
+                      '<a href="/about.html">机构概况</a>', "示范县人民政府"),
+            "/about.html": page("<p>机构概况</p>", "机构概况"),
+            "/art/1.html": document("关于印发示范县农业补贴办法的通知", "11360700MB1234567R/2026-00001",
+                                    "2026-06-10", '<a href="/files/a1.pdf">附件：补贴标准</a>'),
+            "/art/2.html": document("关于做好防汛工作的通知", "11360700MB1234567R/2026-00002", "2026-06-09"),
+            "/art/3.html": document("关于开展安全生产检查的通知", None, "2026-06-08"),  # no 索引号: MD01
+            "/files/a1.pdf": Reply(b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n",
+                                   headers={"Content-Type": "application/pdf"}),
+        }
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.routes["/col/zcwj/"] = list_page("政策文件", self.entries)
+
+
+def config_for(tmp_path: Path, server: MockServer, days: int = DAYS) -> Path:
+    path = tmp_path / "sites.yml"
+    path.write_text(textwrap.dedent(f"""\
+        sites:
+          - id: county
+            name: 示范县人民政府
+            url: {server.url('/')}
+            unit: 县政府办公室
+            render: static
+            screenshots: false
+            limits: {{delay: 0, concurrency: 4, timeout: 5, recheck_delay: 0.2, revisit_days: {days}}}
+            columns:
+              - {{name: 政策文件, url: "{server.url('/col/zcwj/')}", category: policy}}
+        """), encoding="utf-8")
+    return path
+
+
+def night(tmp_path: Path, config: Path, as_of: dt.date, full: bool = False) -> CrawlRun:
+    result = run(config, db_url=audit_db_url(tmp_path), out_dir=None, as_of=as_of, log_dir=tmp_path / "logs",
+                 options=CrawlOptions(cache_dir=tmp_path / "cache", full=full))
+    [crawl_run] = result.runs
+    assert crawl_run.status == "completed"
+    return crawl_run
+
+
+def a_night(urls_due: list[str], urls_not_due: list[str]) -> dt.date:
+    """A date on which exactly ``urls_due`` of these are on their turn to be asked again."""
+    for k in range(DAYS * 3):
+        day = dt.date(2026, 6, 15) + dt.timedelta(days=k)
+        if all(due(u, day, DAYS) for u in urls_due) and not any(due(u, day, DAYS) for u in urls_not_due):
+            return day
+    raise AssertionError("no such night")  # with 30 turns and a handful of URLs, one comes soon
+
+
+def rows(tmp_path: Path, model, run_id: int) -> dict:
+    with open_database(audit_db_url(tmp_path))() as session:
+        return {r.url if hasattr(r, "url") else r: r for r in session.scalars(
+            select(model).where(model.crawl_run_id == run_id))}
+
+
+def link_set(tmp_path: Path, run_id: int) -> set[tuple[str, str, str]]:
+    with open_database(audit_db_url(tmp_path))() as session:
+        return {(link.from_url, link.to_url, link.kind) for link in session.scalars(
+            select(Link).where(Link.crawl_run_id == run_id))}
+
+
+def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(tmp_path):
+    site = Site()
+    with MockServer(site.routes) as server:
+        u = server.url
+        config = config_for(tmp_path, server)
+        as_of = a_night([], [u(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")])
+        first = night(tmp_path, config, as_of)
+        hits = dict(server.hits)
+        second = night(tmp_path, config, as_of)
+        asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
+
+    # Carried: the unchanged entries' pages and the attachment of one of them. Asked: the home page, the
+    # column, a page the home page links directly, and the page a finding names (no 索引号).
+    assert asked == {"/robots.txt", "/", "/col/zcwj/", "/about.html", "/art/3.html"}
+    assert second.stats["carried"] == 3
+    assert second.stats["pages"] == first.stats["pages"]
+    # The second run holds what the first stored: pages, documents, links.
+    one, two = rows(tmp_path, Page, first.id), rows(tmp_path, Page, second.id)
+    assert sorted(one) == sorted(two)
+    for url in one:
+        assert (one[url].status, one[url].kind, one[url].content_hash, one[url].title, one[url].text) == (
+            two[url].status, two[url].kind, two[url].content_hash, two[url].title, two[url].text), url
+    # A carried page is dated when the site last answered it, before tonight's crawl began.
+    assert two[u("/art/1.html")].fetched_at < second.started_at <= two[u("/art/3.html")].fetched_at
+    docs_one, docs_two = rows(tmp_path, Document, first.id), rows(tmp_path, Document, second.id)
+    assert {url: (d.index_number, d.publisher, d.published_date, d.column_url) for url, d in docs_one.items()} == {
+        url: (d.index_number, d.publisher, d.published_date, d.column_url) for url, d in docs_two.items()}
+    assert docs_two[u("/art/1.html")].index_number == "11360700MB1234567R/2026-00001"
+    assert link_set(tmp_path, first.id) == link_set(tmp_path, second.id)
+    assert (u("/art/1.html"), u("/files/a1.pdf"), "content") in link_set(tmp_path, second.id)
+    with open_database(audit_db_url(tmp_path))() as session:
+        findings = {(f.check, f.url): f.status for f in run_findings(session, [session.get(CrawlRun, second.id)])
+                        if f.check.startswith("MD")}  # the home page's AR01 (no annual report) aside
+    assert findings == {("MD01", u("/art/3.html")): "open"}
+
+
+def test_an_edited_entry_a_fixed_page_and_a_pages_turn_are_asked_for_again(tmp_path):
+    site = Site()
+    with MockServer(site.routes) as server:
+        u = server.url
+        config = config_for(tmp_path, server)
+        first_night = a_night([], [u("/art/1.html"), u("/art/2.html"), u("/files/a1.pdf")])
+        night(tmp_path, config, first_night)
+        # Tonight /art/1.html is on its turn; /art/2.html's entry is retitled; /art/3.html gets its 索引号.
+        tonight = a_night([u("/art/1.html")], [u("/art/2.html"), u("/art/3.html"), u("/files/a1.pdf")])
+        site.entries[1] = ("/art/2.html", "关于做好2026年防汛工作的通知", "2026-06-09")
+        site.routes["/art/2.html"] = document("关于做好2026年防汛工作的通知", "11360700MB1234567R/2026-00002",
+                                                  "2026-06-09")
+        site.routes["/art/3.html"] = document("关于开展安全生产检查的通知", "11360700MB1234567R/2026-00003",
+                                                  "2026-06-08")
+        site.refresh()
+        hits = dict(server.hits)
+        second = night(tmp_path, config, tonight)
+        asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
+        assert {"/art/1.html", "/art/2.html", "/art/3.html"} <= asked
+        # The attachment hangs below a page asked for tonight: asked too.
+        assert "/files/a1.pdf" in asked
+        assert second.stats["carried"] == 0
+        pages = rows(tmp_path, Page, second.id)
+        assert pages[u("/art/2.html")].title == "关于做好2026年防汛工作的通知"
+        with open_database(audit_db_url(tmp_path))() as session:
+            findings = {(f.check, f.url): f.status for f in run_findings(session, [session.get(CrawlRun, second.id)])
+                        if f.check.startswith("MD")}  # the home page's AR01 (no annual report) aside
+        assert findings == {("MD01", u("/art/3.html")): "resolved"}
+
+        # A third night of the same date: nothing changed, nothing is on its turn but /art/1.html.
+        hits = dict(server.hits)
+        third = night(tmp_path, config, tonight)
+        asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
+        assert asked == {"/robots.txt", "/", "/col/zcwj/", "/about.html", "/art/1.html", "/files/a1.pdf"}
+        assert third.stats["carried"] == 2
+
+        # --full asks for everything.
+        hits = dict(server.hits)
+        full = night(tmp_path, config, tonight, full=True)
+        assert all(server.hits[path] > hits.get(path, 0) for path in site.routes)
+        assert full.stats["carried"] == 0
+
+
+def test_revisit_days_0_asks_for_every_page_every_night(tmp_path):
+    site = Site()
+    with MockServer(site.routes) as server:
+        config = config_for(tmp_path, server, days=0)
+        night(tmp_path, config, dt.date(2026, 6, 15))
+        hits = dict(server.hits)
+        second = night(tmp_path, config, dt.date(2026, 6, 15))
+        assert all(server.hits[path] > hits.get(path, 0) for path in site.routes)
+        assert second.stats["carried"] == 0
+        assert second.stats["not_modified"] == 0  # the mock server sends no validators: every page whole
+
+
+def test_a_page_that_failed_last_night_is_asked_for_again(tmp_path):
+    site = Site()
+    site.routes["/art/2.html"] = Reply("<html><body>维护中</body></html>", status=404)
+    with MockServer(site.routes) as server:
+        u = server.url
+        config = config_for(tmp_path, server)
+        as_of = a_night([], [u(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")])
+        night(tmp_path, config, as_of)
+        site.routes["/art/2.html"] = document("关于做好防汛工作的通知", "11360700MB1234567R/2026-00002", "2026-06-09")
+        night(tmp_path, config, as_of)  # /art/2.html answers 200 again: asked, not carried as the 404
+        hits = dict(server.hits)
+        third = night(tmp_path, config, as_of)
+        asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
+    assert "/art/2.html" not in asked and "/art/1.html" not in asked
+    assert third.stats["carried"] == 3
+    assert rows(tmp_path, Page, third.id)[u("/art/2.html")].status == 200
