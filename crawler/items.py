@@ -27,6 +27,9 @@ class PageItem:
     meta_tags: dict[str, str] | None = None  # <meta name> -> content
     footer: dict[str, Any] | None = None  # the home page's footer: {"text", "marks"}
     fetched_at: dt.datetime | None = None  # a page carried from the last run: when it was last answered
+    # Not a column: a page read again in the browser adds the links its scripts made to those stored
+    # (a page read again in another role replaces its links and document instead).
+    adds_links: bool = False
 
 
 @dataclass

@@ -112,11 +112,12 @@ class AuditDatabasePipeline:
                            NewMediaAccountItem: (NewMediaAccount, self.account_urls),
                            AnnualReportItem: (AnnualReport, self.report_urls)}[type(item)]
             row = row_of(item)
+            adds_links = row.pop("adds_links", False)
             if not isinstance(item, AnnualReportItem) and row.get("fetched_at") is None:
                 row["fetched_at"] = utcnow()
             if self._stored_before(model, item.url, seen):
                 self.updates.append((model, row))
-                if model is Page:
+                if model is Page and not adds_links:
                     self._replace_rows_of(item.url)
             else:
                 self._add(model, row)

@@ -667,7 +667,7 @@ class PortalSpider(Spider):
             content_hash=meta["carried_hash"] if carried else hashlib.sha1(response.body).hexdigest(),
             size=meta["carried_size"] if carried else len(response.body),
             depth=hops, kind=kind, column_url=column_url, rendered_by_js=rendered is not None,
-            fetched_at=meta.get("carried_from"),
+            fetched_at=meta.get("carried_from"), adds_links=rerender,
         )
         column = self.known_column(column_url) if kind == "column" else None
         if column is not None:
