@@ -22,6 +22,7 @@ from scrapy.http import Response
 from scrapy.utils.request import request_from_dict
 from twisted.python.failure import Failure
 
+from crawler import callbacks
 from crawler.annual_reports import ReportFinder, request_meta
 from crawler.content import read_page
 from crawler.encoding import decode_body
@@ -65,6 +66,7 @@ _CATEGORY_WORDS = (
     ("news", ("动态", "要闻", "新闻", "资讯", "工作信息")),
     ("service", ("办事", "服务")),
 )
+callbacks.install()  # the disk queue (JOBDIR) names a request's callback without a walk of the spider
 _NON_HTML_SUFFIX = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z|jpe?g|png|gif|mp4|mp3)$", re.I)
 
 
