@@ -290,18 +290,24 @@ class HiddenLinks:
         scripts = " ".join(s.text or "" for s in root.iter("script"))
         # The classes and ids the page uses: a rule naming another one cannot match and is not evaluated.
         self.names: set[str] = set()
+        inline_styles: list[tuple[etree._Element, dict[str, str]]] = []  # one walk of the tree for both
         for el in root.iter(etree.Element):
-            self.names.update(f".{c}" for c in (el.get("class") or "").split())
+            classes = el.get("class")
+            if classes:
+                self.names.update(f".{c}" for c in classes.split())
             if el.get("id"):
                 self.names.add(f"#{el.get('id').strip()}")
+            style = el.get("style")
+            if style:
+                inline = declarations(style)
+                if inline:
+                    inline_styles.append((el, inline))
         self.script_names = set(re.findall(r"[A-Za-z_][\w-]*", scripts))
         for style in root.iter("style"):
             for selector, decls in style_rules(style.text or ""):
                 self._apply(selector, decls)
-        for el in root.iter(etree.Element):
-            inline = declarations(el.get("style"))
-            if inline:
-                self.styles[el] = {**self.styles.get(el, {}), **inline}
+        for el, inline in inline_styles:  # inline styles over the page's rules
+            self.styles[el] = {**self.styles.get(el, {}), **inline}
         self._cache: dict[etree._Element, str | None] = {}
         self._toggles: dict[etree._Element, bool] = {}
 
