@@ -25,7 +25,7 @@ from twisted.python.failure import Failure
 
 from crawler import callbacks
 from crawler.annual_reports import ReportFinder, request_meta
-from crawler.content import read_page
+from crawler.content import fast_html_parser, read_page
 from crawler.encoding import decode_body
 from crawler.items import (
     ColumnItem,
@@ -70,6 +70,7 @@ _CATEGORY_WORDS = (
     ("service", ("办事", "服务")),
 )
 callbacks.install()  # the disk queue (JOBDIR) names a request's callback without a walk of the spider
+_TREE_PARSER = fast_html_parser()  # lxml.html's default parser, its element classes looked up in C
 _NON_HTML_SUFFIX = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z|jpe?g|png|gif|mp4|mp3)$", re.I)
 
 
@@ -1060,7 +1061,7 @@ class PortalSpider(Spider):
         if not text.strip():
             return None
         try:
-            return lxml.html.document_fromstring(text)
+            return lxml.html.document_fromstring(text, parser=_TREE_PARSER)
         except (lxml.etree.ParserError, ValueError):
             return None
 
