@@ -191,11 +191,17 @@ def _tokens(el: etree._Element) -> list[str]:
 
 
 def _own_flags(el: etree._Element) -> int:
-    tag = el.tag
+    return _flags_of(el.tag, el.get("class"), el.get("id"))
+
+
+@lru_cache(maxsize=16384)
+def _flags_of(tag: str, classes: str | None, id_: str | None) -> int:
+    """An element's own region flags, from its tag, class and id alone (templates repeat them on every
+    page: worked out once)."""
     if tag in ("nav", "header", "footer"):
         return _NAV
     flags = _SIDE if tag == "aside" else 0
-    for token in _tokens(el):
+    for token in f"{classes or ''} {id_ or ''}".lower().split():
         # Pager first: "pagenav" is a pager, not a menu.
         if _PAGER_TOKEN.match(token):
             flags |= _PAGER
@@ -263,6 +269,7 @@ class _Page:
         self.nextgroup: str | None = None  # the datastore's dataproxy.jsp URL, as written
         self.date_columns: dict[etree._Element, int | None] = {}
         self.hidden: dict[etree._Element, str] = {}
+        self.css = css
         if self.root is None:
             return
         if css:  # read before the page's scripts and styles are removed
@@ -307,7 +314,9 @@ class _Page:
             own = _own_flags(el) if el.tag not in ("html", "body") else 0
             # A "top"/"left" class on a wrapper holding most of the page's text (outside links) is layout,
             # not navigation; a menu, however large, is nearly all link text.
-            if own and page_text >= 100 and _plain_length(el) > 0.75 * page_text:
+            # (Text outside links is at most all the text: the links' walk only when that is large enough.)
+            if own and page_text >= 100 and _text_size(el) > 0.75 * page_text \
+                    and _plain_length(el) > 0.75 * page_text:
                 own = 0
             flags = inherited | own
             self.flags[el] = flags
@@ -552,11 +561,14 @@ def _card_date(pieces: list[_Piece | None],
     return None
 
 
+def _text_size(node: etree._Element) -> int:
+    """Characters of an element's text, whitespace left out."""
+    return len(_SPACE.sub("", node.text_content()))
+
+
 def _plain_length(el: etree._Element) -> int:
     """Characters of text outside links, whitespace left out."""
-    def size(node: etree._Element) -> int:
-        return len(_SPACE.sub("", node.text_content()))
-    return size(el) - sum(size(a) for a in el.iter("a"))
+    return _text_size(el) - sum(_text_size(a) for a in el.iter("a"))
 
 
 def _text_outside(el: etree._Element, *skip: etree._Element) -> str:
@@ -821,9 +833,30 @@ def _hanweb_data(page: _Page) -> list[DataRequest]:
 # -- public API -------------------------------------------------------------------------------------------
 
 
-def read_list(html: str, url: str, *, as_of: dt.date | None = None) -> ListPage:
+def parse_listing_page(html: str, url: str, *, as_of: dt.date | None = None) -> ListingPage:
+    """One reading of a page's HTML for several readers: ``extract_links``, ``read_list``,
+    ``dated_items`` and ``navigation_columns`` take it in place of the HTML (with the same URL and
+    ``as_of``), so that a list page or the home page is parsed and laid out into regions once. None of
+    them changes it."""
+    return _Page(html, url, as_of, css=True)
+
+
+ListingPage = _Page  # what parse_listing_page returns, for type hints
+
+_UNDATED = object()  # a reader that reads no dates: any page's ``as_of`` will do
+
+
+def _page_of(html: str | _Page, url: str, as_of: object, css: bool = False) -> _Page:
+    if not isinstance(html, _Page):
+        return _Page(html, url, None if as_of is _UNDATED else as_of, css)
+    if html.url != _clean_url(url) or (as_of is not _UNDATED and html.as_of != as_of) or (css and not html.css):
+        raise ValueError("a page parsed for another URL, date or reader")
+    return html
+
+
+def read_list(html: str | _Page, url: str, *, as_of: dt.date | None = None) -> ListPage:
     """The main list of a column page, its further pages, its placeholder text and its sub-columns."""
-    page = _Page(html, url, as_of)
+    page = _page_of(html, url, as_of)
     if page.root is None:
         return ListPage([], [], None, [], "none")
     group = _main_group(page)
@@ -966,9 +999,9 @@ def _subcolumns(page: _Page) -> list[tuple[str, str]]:
     return found
 
 
-def dated_items(html: str, url: str, *, as_of: dt.date | None = None) -> list[Entry]:
+def dated_items(html: str | _Page, url: str, *, as_of: dt.date | None = None) -> list[Entry]:
     """Every link outside header/footer/navigation shown with a date, in page order, one per URL."""
-    page = _Page(html, url, as_of)
+    page = _page_of(html, url, as_of)
     entries: list[Entry] = []
     for a, target in page.href.items():
         if page.flags.get(a, 0) & _NAV:
@@ -1017,21 +1050,21 @@ def _date_beside(page: _Page, a: etree._Element) -> tuple[dt.date, str] | None:
     return None
 
 
-def extract_links(html: str, url: str) -> list[FoundLink]:
+def extract_links(html: str | _Page, url: str) -> list[FoundLink]:
     """Every http(s) <a href> and <area href>, resolved against <base href>, in page order, each with
     why CSS hides it, if it does."""
-    page = _Page(html, url, css=True)
+    page = _page_of(html, url, _UNDATED, css=True)
     return [FoundLink(target, page.anchor(a), bool(page.flags.get(a, 0) & (_NAV | _SIDE)), page.hidden.get(a))
             for a, target in page.href.items()]
 
 
-def navigation_columns(html: str, url: str) -> list[tuple[str, str]]:
+def navigation_columns(html: str | _Page, url: str) -> list[tuple[str, str]]:
     """The home page's main menu as (name, url), in order.
 
     The first menu block with five or more internal links, else the largest one with two or more: a top
     bar (无障碍, English, 登录) comes before the main menu on many portals and has fewer links.
     """
-    page = _Page(html, url)
+    page = _page_of(html, url, _UNDATED)
     body = page.body()
     if body is None:
         return []

@@ -206,13 +206,19 @@ def _following(lines: list[_Line], index: int, starts: list[bool]) -> str:
     return _clean(nxt.text)
 
 
-def read_message(html: str | lxml.html.HtmlElement) -> MessageFields | None:
-    """The message fields of a detail page, or None when it writes neither a 留言时间 nor a reply field."""
+def read_message(html: str | lxml.html.HtmlElement, *, lines: list | None = None) -> MessageFields | None:
+    """The message fields of a detail page, or None when it writes neither a 留言时间 nor a reply field.
+
+    ``lines``: the page's ``crawler.metadata.text_lines``, when the caller has them: the same walk with the
+    same block, skipped and cell elements, so only their text is normalised here."""
     root = _parse(html)
     if root is None:
         return None
-    body = root.find(".//body")
-    lines = _lines(body if body is not None else root)
+    if lines is not None:
+        lines = [_Line(normalize(line.text), line.owner, line.cell) for line in lines]
+    else:
+        body = root.find(".//body")
+        lines = _lines(body if body is not None else root)
     found: list[tuple[int, str, str]] = []  # (line, field, value)
     matches = [list(_LABEL.finditer(line.text)) for line in lines]
     starts = [bool(m) and m[0].start() == 0 for m in matches]

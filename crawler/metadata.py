@@ -304,14 +304,23 @@ def _parse_html(html: str | lxml.html.HtmlElement) -> lxml.html.HtmlElement | No
 
 
 
-def parse_metadata(html: str | lxml.html.HtmlElement, *, as_of: date | None = None) -> DocumentMeta:
-    """Read the metadata block of a document page (HTML text or a parsed lxml document)."""
+def text_lines(root: lxml.html.HtmlElement) -> list[_Line]:
+    """A parsed page's body laid out in lines (or the whole tree's, without a body): what
+    ``parse_metadata`` reads, and ``crawler.messages.read_message`` too (given as ``lines``, the page is
+    laid out once for both)."""
+    body = root if root.tag == "body" else root.find(".//body")
+    return _lines(body if body is not None else root)
+
+
+def parse_metadata(html: str | lxml.html.HtmlElement, *, as_of: date | None = None,
+                   lines: list[_Line] | None = None) -> DocumentMeta:
+    """Read the metadata block of a document page (HTML text or a parsed lxml document); ``lines``: its
+    ``text_lines``, when the caller has them already."""
     meta = DocumentMeta()
     root = _parse_html(html)
     if root is None:
         return meta
-    body = root if root.tag == "body" else root.find(".//body")
-    labels = _labels(_lines(body if body is not None else root))
+    labels = _labels(lines if lines is not None else text_lines(root))
 
     block = next((cluster for cluster in _clusters(labels) if _is_block(cluster)), [])
     meta.found = bool(block)

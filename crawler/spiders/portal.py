@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import re
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,8 +23,9 @@ from scrapy.http import Response
 from scrapy.utils.request import request_from_dict
 from twisted.python.failure import Failure
 
+from crawler import callbacks
 from crawler.annual_reports import ReportFinder, report_kind, request_meta
-from crawler.content import read_page
+from crawler.content import fast_html_parser, read_page
 from crawler.encoding import decode_body
 from crawler.items import (
     ColumnItem,
@@ -39,15 +41,17 @@ from crawler.items import (
 )
 from crawler.listing import (
     DataRequest,
+    ListingPage,
     ListPage,
     dated_items,
     extract_links,
     navigation_columns,
+    parse_listing_page,
     read_data,
     read_list,
 )
 from crawler.messages import MessageFields, join_messages, read_board, read_message
-from crawler.metadata import DocumentMeta, parse_metadata, redate
+from crawler.metadata import DocumentMeta, parse_metadata, redate, text_lines
 from crawler.new_media import read_account_page
 from crawler.reuse import PageReading, ReadingStore
 from crawler.revisit import Revisits, listing_signature
@@ -66,6 +70,8 @@ _CATEGORY_WORDS = (
     ("news", ("动态", "要闻", "新闻", "资讯", "工作信息")),
     ("service", ("办事", "服务")),
 )
+callbacks.install()  # the disk queue (JOBDIR) names a request's callback without a walk of the spider
+_TREE_PARSER = fast_html_parser()  # lxml.html's default parser, its element classes looked up in C
 _NON_HTML_SUFFIX = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z|jpe?g|png|gif|mp4|mp3)$", re.I)
 
 
@@ -83,6 +89,7 @@ _SESSION_PARAM = re.compile(r"(?:jsessionid|phpsessid|sessionid|session_id|aspse
                             r"|sid=[0-9A-Za-z]{16,}", re.I)
 
 
+@lru_cache(maxsize=65536)  # menus and footers repeat the same links on every page
 def normalize_url(url: str) -> str:
     """Drop the fragment and session ids and give an empty path its '/', so one page has one spelling.
     A password in the URL becomes ``***`` (a user name alone too: it is often a token): it is stored,
@@ -254,6 +261,7 @@ class PortalSpider(Spider):
     def __init__(self, site: SiteConfig, run_id: int, as_of: dt.date, browser: bool = False, **kwargs: Any):
         super().__init__(name=self.name, **kwargs)
         self.site = site
+        self._link_hosts: dict[str, str] = {}  # URL -> "site", "service" or "external" (link_kind)
         # Whether a browser (scrapy-playwright + Chromium) is wired in for this crawl.
         self.browser = browser
         self.run_id = run_id
@@ -528,11 +536,17 @@ class PortalSpider(Spider):
         )
 
     def link_kind(self, url: str, in_nav: bool) -> str:
-        if host_allowed(url, self.site.allowed_hosts):
+        where = self._link_hosts.get(url)
+        if where is None:  # the site's host lists do not change during a crawl: asked once a URL
+            if host_allowed(url, self.site.allowed_hosts):
+                where = "site"
+            else:
+                where = "service" if host_allowed(url, self.site.service_hosts) else "external"
+            if len(self._link_hosts) < 200_000:
+                self._link_hosts[url] = where
+        if where == "site":
             return "nav" if in_nav else "content"
-        if host_allowed(url, self.site.service_hosts):
-            return "service"
-        return "external"
+        return where
 
     # --- transient failures -----------------------------------------------------------------
     def _maybe_recheck(self, request: Request, why: str) -> None:
@@ -710,9 +724,9 @@ class PortalSpider(Spider):
         if self.readings is not None and kind == "other" and rendered is None and not off_site and not moved:
             key = self.readings.key(response.url, page.content_hash)
         reading = meta.get("carried_reading") or (self.readings.get(key) if key else None)
-        text = tree = None
+        text = tree = listed = None
         if reading is None:
-            text, reading, tree = self._read(response, content_type, rendered, kind, off_site or moved)
+            text, reading, tree, listed = self._read(response, content_type, rendered, kind, off_site or moved)
             if key and reading.links is not None:
                 self.readings.put(key, reading)
         page.encoding, page.encoding_source = reading.encoding, reading.encoding_source
@@ -744,9 +758,9 @@ class PortalSpider(Spider):
 
         follow_first: list[Request] = []
         if kind == "home":
-            follow_first.extend(self._read_home(text, base))
+            follow_first.extend(self._read_home(listed, base))
         if kind in ("column", "list"):
-            follow_first.extend(self._read_list_page(text, base, url, column_url, hops, rendered is not None,
+            follow_first.extend(self._read_list_page(text, listed, base, url, column_url, hops, rendered is not None,
                                                      {link.to_url for link in link_items}))
         elif kind == "other" and reading.document is not None:
             yield self._document(reading.document, url, page.title)
@@ -782,15 +796,15 @@ class PortalSpider(Spider):
             if request is not None:
                 yield request
 
-    def _read_home(self, text: str, base: str):
+    def _read_home(self, page: ListingPage, base: str):
         """The home page: its dated items (for 首页更新) and its navigation columns."""
-        entries = dated_items(text, base, as_of=self.as_of)
+        entries = dated_items(page, base, as_of=self.as_of)
         yield ListingsItem(column_url=self.home, page_url=self.home, entries=[
             ListingItem(column_url=self.home, page_url=self.home, position=i, title=e.title,
                         url=normalize_url(e.url), date=e.date, date_text=e.date_text)
             for i, e in enumerate(entries)
         ])
-        for name, url in navigation_columns(text, base):
+        for name, url in navigation_columns(page, base):
             request = self._discover_column(name, normalize_url(url), hops=1)
             if request is not None:
                 yield request
@@ -808,12 +822,12 @@ class PortalSpider(Spider):
         # Already fetched in another role: fetch it again as the column it turned out to be.
         return self._page_request(url, hops, priority=5, again=True)
 
-    def _read_list_page(self, text: str, base: str, url: str, column_url: str | None, hops: int,
-                        rendered: bool, links: set[str]):
+    def _read_list_page(self, text: str, listed: ListingPage, base: str, url: str, column_url: str | None,
+                        hops: int, rendered: bool, links: set[str]):
         column = self.known_column(column_url)
         if column is None:
             return
-        page = read_list(text, base, as_of=self.as_of)
+        page = read_list(listed, base, as_of=self.as_of)
         if rendered:
             column.rendered_by_js = True
             self.column_changed(column, "rendered_by_js")
@@ -943,9 +957,11 @@ class PortalSpider(Spider):
                             describe_failure(failure))
 
     def _read(self, response: Response, content_type: str | None, rendered: str | None, kind: str,
-              elsewhere: bool) -> tuple[str, PageReading, Any]:
-        """Decode and read a page: its HTML text, what was read from it, and its parsed tree (None when
-        it does not parse). A page that moved or left the site gets its title only."""
+              elsewhere: bool) -> tuple[str, PageReading, Any, ListingPage | None]:
+        """Decode and read a page: its HTML text, what was read from it, its parsed tree (None when it
+        does not parse) and, for the home page and list pages, the reading of crawler.listing that their
+        lists are read from too (parsed once for links and lists). A page that moved or left the site gets
+        its title only."""
         if rendered is not None:
             text, encoding, source = rendered, "utf-8", "browser"
         else:
@@ -954,14 +970,18 @@ class PortalSpider(Spider):
         tree = self._tree(text)
         reading = PageReading(encoding=encoding, encoding_source=source,
                               title=self._title(tree) if tree is not None else None)
+        listed = None
         if tree is not None and not elsewhere:
             content = read_page(tree, footer=kind == "home")
             reading.text, reading.meta_tags, reading.footer = content.text, content.meta, content.footer
-            reading.links = extract_links(text, response.url)
+            if kind in ("home", "column", "list"):
+                listed = parse_listing_page(text, response.url, as_of=self.as_of)
+            reading.links = extract_links(listed if listed is not None else text, response.url)
             if kind == "other":
-                reading.document = parse_metadata(tree, as_of=self.as_of)
-                reading.message = read_message(tree)
-        return text, reading, tree
+                lines = text_lines(tree)  # laid out once for both readers
+                reading.document = parse_metadata(tree, as_of=self.as_of, lines=lines)
+                reading.message = read_message(tree, lines=lines)
+        return text, reading, tree, listed
 
     def _document(self, meta: DocumentMeta, url: str, title: str | None) -> DocumentItem:
         meta = redate(meta, self.as_of)  # a reading kept from another night is dated against today
@@ -1136,7 +1156,7 @@ class PortalSpider(Spider):
         if not text.strip():
             return None
         try:
-            return lxml.html.document_fromstring(text)
+            return lxml.html.document_fromstring(text, parser=_TREE_PARSER)
         except (lxml.etree.ParserError, ValueError):
             return None
 
