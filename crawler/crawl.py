@@ -305,7 +305,6 @@ def main(argv: list[str] | None = None) -> int:
     for pair in args.run:
         site_id, _, run_id = pair.partition("=")
         runs[site_id] = int(run_id)
-    logging.getLogger("scrapy.core.scraper").setLevel(logging.WARNING)
     distributed = None
     if args.distributed:
         if not args.redis or not args.namespace:
