@@ -22,7 +22,7 @@ ARTICLES = 60  # more than the downloader takes in at once (CONCURRENT_REQUESTS)
 
 def slow_article(n: int):
     def reply(_count: int) -> Reply:
-        time.sleep(0.15)  # slow enough that the crawl is still under way when it is interrupted
+        time.sleep(0.25)  # slow enough that the crawl is still under way when it is interrupted (a busy CI too)
         return Reply(page(f"<h1>第{n}号通知</h1><p>正文</p>", title=f"第{n}号通知"))
     return reply
 
