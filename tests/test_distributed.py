@@ -165,14 +165,16 @@ class SlowSite:
                     else:
                         body, status = "<html><body>404</body></html>", 404
                     data = body.encode()
-                    self.send_response(status)
-                    self.send_header("Content-Type", "text/html; charset=utf-8")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
                 finally:
+                    # Counted out before the answer is sent: once it is, the client may send its next
+                    # request before this thread runs again (a busy machine), which is not two at once.
                     with site.lock:
                         site.active -= 1
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
