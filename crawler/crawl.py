@@ -110,6 +110,7 @@ def site_settings(base: Settings, config: Config, site: SiteConfig, db_url: str,
             "GOVAUDIT_DB": db_url,
             "GOVAUDIT_RUN_ID": run_id,
             "USER_AGENT": user_agent(config.crawler.contact),
+            "GOVAUDIT_READERS": config.crawler.readers,
         },
         priority="spider",
     )

@@ -32,7 +32,7 @@ def _reader_version() -> str:
     """A hash of the modules a reading comes from: a changed reader must not be served old readings."""
     here = Path(__file__).parent
     digest = hashlib.sha1()
-    for name in ("content.py", "dates.py", "encoding.py", "listing.py", "messages.py", "metadata.py", "reuse.py",
+    for name in ("content.py", "dates.py", "encoding.py", "listing.py", "messages.py", "metadata.py", "readers.py", "reuse.py",
                  "spiders/portal.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:16]

@@ -198,6 +198,8 @@ class RectificationConfig(_Strict):
 class CrawlerConfig(_Strict):
     contact: str | None = Field(None, description="who to write to about the crawler (User-Agent)")
     private_network: PrivateNetwork = Field(False, description="the default of every site's private_network")
+    readers: int = Field(1, ge=0, le=16, description="processes that read the plain pages of a crawl beside the "
+                         "crawler (crawler.readers); 0 reads them in the crawler's own process")
 
 
 class SmtpConfig(_Strict):

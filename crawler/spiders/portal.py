@@ -16,16 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import lxml.html
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.request import request_from_dict
 from twisted.python.failure import Failure
 
-from crawler import callbacks
+from crawler import callbacks, readers
 from crawler.annual_reports import ReportFinder, report_kind, request_meta
-from crawler.content import fast_html_parser, read_page
 from crawler.encoding import decode_body
 from crawler.items import (
     ColumnItem,
@@ -44,15 +42,14 @@ from crawler.listing import (
     ListingPage,
     ListPage,
     dated_items,
-    extract_links,
     navigation_columns,
-    parse_listing_page,
     read_data,
     read_list,
 )
-from crawler.messages import MessageFields, join_messages, read_board, read_message
-from crawler.metadata import DocumentMeta, parse_metadata, redate, text_lines
+from crawler.messages import MessageFields, join_messages, read_board
+from crawler.metadata import DocumentMeta, redate
 from crawler.new_media import read_account_page
+from crawler.readers import ReaderPool, page_title, parse_tree, read_html
 from crawler.reuse import PageReading, ReadingStore
 from crawler.revisit import Revisits, listing_signature
 from govaudit.config import SiteConfig, host_allowed, host_of
@@ -71,7 +68,6 @@ _CATEGORY_WORDS = (
     ("service", ("办事", "服务")),
 )
 callbacks.install()  # the disk queue (JOBDIR) names a request's callback without a walk of the spider
-_TREE_PARSER = fast_html_parser()  # lxml.html's default parser, its element classes looked up in C
 _NON_HTML_SUFFIX = re.compile(r"\.(pdf|docx?|xlsx?|pptx?|wps|zip|rar|7z|jpe?g|png|gif|mp4|mp3)$", re.I)
 
 
@@ -307,6 +303,7 @@ class PortalSpider(Spider):
         self.readings: ReadingStore | None = None  # what unchanged pages read as last time (crawler.reuse)
         self.revisits: Revisits | None = None  # unchanged pages taken from the last run (crawler.revisit)
         self.carried = 0
+        self.reader_pool: ReaderPool | None = None  # reader processes for plain pages (crawler.readers)
         self.accounts_requested: set[str] = set()  # 政务新媒体 account pages (new_media), by configured URL
         self.reports = ReportFinder()  # annual reports and their attachments (crawler.annual_reports)
         for column in site.columns:
@@ -342,6 +339,8 @@ class PortalSpider(Spider):
 
     def closed(self, reason: str) -> None:
         self.close_reason = reason
+        readers.release(self.reader_pool)
+        self.reader_pool = None
         if self.readings is not None:
             self.readings.close()
         if self.revisits is not None:
@@ -362,6 +361,7 @@ class PortalSpider(Spider):
     # --- requests ---------------------------------------------------------------------------
     async def start(self):
         self._restore()  # a resumed crawl has requested these already: they come back from its queue
+        self.reader_pool = readers.pool(self.settings.getint("GOVAUDIT_READERS", 0))
         store = self.settings.get("GOVAUDIT_READINGS")
         if store:
             self.readings = ReadingStore(Path(store), self.as_of)
@@ -654,8 +654,33 @@ class PortalSpider(Spider):
 
     async def _parse_page(self, response: Response):
         rendered = await self._rendered_html(response)
+        if rendered is None and self.reader_pool is not None:
+            await self._read_ahead(response)
         for item in self._handle(response, rendered):  # an async generator has no "yield from"
             yield item
+
+    async def _read_ahead(self, response: Response) -> None:
+        """A plain page is read by a reader process (``crawler.readers``) while the crawl goes on; its
+        reading waits in the request's meta for ``_handle``, which makes of it what it makes of its own.
+        Only where ``_handle`` would read the page itself: a plain HTML page, answered at its own URL, of
+        the site, not read before with these bytes."""
+        url = requested_url(response)
+        meta = response.meta
+        if response.status >= 400 or "carried" in response.flags or meta.get("rerender") \
+                or self.role_of(url, meta)[0] != "other" or self.reports.is_attachment(url, meta) \
+                or normalize_url(response.url) != url or not host_allowed(response.url, self.site.allowed_hosts):
+            return
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+        if not self._is_html(response, content_type):
+            return
+        if self.readings is not None:
+            stored = self.readings.get(self.readings.key(response.url, hashlib.sha1(response.body).hexdigest()))
+            if stored is not None:
+                meta["read_ahead"] = (stored, False)
+                return
+        reading = await self.reader_pool.reading(response.body, content_type, response.url, self.as_of)
+        if reading is not None:
+            meta["read_ahead"] = (reading, True)
 
     def _handle(self, response: Response, rendered: str | None):
         """A page's answer (fetched, or carried from the last run: ``crawler.revisit``): its rows, and
@@ -723,12 +748,17 @@ class PortalSpider(Spider):
         key = None
         if self.readings is not None and kind == "other" and rendered is None and not off_site and not moved:
             key = self.readings.key(response.url, page.content_hash)
-        reading = meta.get("carried_reading") or (self.readings.get(key) if key else None)
         text = tree = listed = None
-        if reading is None:
-            text, reading, tree, listed = self._read(response, content_type, rendered, kind, off_site or moved)
-            if key and reading.links is not None:
-                self.readings.put(key, reading)
+        ahead = meta.pop("read_ahead", None) if kind == "other" and not off_site and not moved else None
+        if ahead is not None:  # read by a reader process (_read_ahead), or found in the store there
+            reading, fresh = ahead
+        else:
+            reading = meta.get("carried_reading") or (self.readings.get(key) if key else None)
+            fresh = reading is None
+            if reading is None:
+                text, reading, tree, listed = self._read(response, content_type, rendered, kind, off_site or moved)
+        if fresh and key and reading.links is not None:
+            self.readings.put(key, reading)
         page.encoding, page.encoding_source = reading.encoding, reading.encoding_source
         # A password written into a page (a URL with user:password) is stored masked, as links are.
         page.title, page.text, page.meta_tags, page.footer = (
@@ -958,30 +988,9 @@ class PortalSpider(Spider):
 
     def _read(self, response: Response, content_type: str | None, rendered: str | None, kind: str,
               elsewhere: bool) -> tuple[str, PageReading, Any, ListingPage | None]:
-        """Decode and read a page: its HTML text, what was read from it, its parsed tree (None when it
-        does not parse) and, for the home page and list pages, the reading of crawler.listing that their
-        lists are read from too (parsed once for links and lists). A page that moved or left the site gets
-        its title only."""
-        if rendered is not None:
-            text, encoding, source = rendered, "utf-8", "browser"
-        else:
-            decoded = decode_body(response.body, content_type)
-            text, encoding, source = decoded.text, decoded.encoding, decoded.source
-        tree = self._tree(text)
-        reading = PageReading(encoding=encoding, encoding_source=source,
-                              title=self._title(tree) if tree is not None else None)
-        listed = None
-        if tree is not None and not elsewhere:
-            content = read_page(tree, footer=kind == "home")
-            reading.text, reading.meta_tags, reading.footer = content.text, content.meta, content.footer
-            if kind in ("home", "column", "list"):
-                listed = parse_listing_page(text, response.url, as_of=self.as_of)
-            reading.links = extract_links(listed if listed is not None else text, response.url)
-            if kind == "other":
-                lines = text_lines(tree)  # laid out once for both readers
-                reading.document = parse_metadata(tree, as_of=self.as_of, lines=lines)
-                reading.message = read_message(tree, lines=lines)
-        return text, reading, tree, listed
+        """Decode and read a page in this process (``crawler.readers.read_html``)."""
+        return read_html(response.body, content_type, response.url, kind=kind, elsewhere=elsewhere,
+                         rendered=rendered, as_of=self.as_of)
 
     def _document(self, meta: DocumentMeta, url: str, title: str | None) -> DocumentItem:
         meta = redate(meta, self.as_of)  # a reading kept from another night is dated against today
@@ -1151,19 +1160,8 @@ class PortalSpider(Spider):
             return "html" in content_type.lower()
         return response.body[:512].lstrip()[:1] == b"<"
 
-    @staticmethod
-    def _tree(text: str):
-        if not text.strip():
-            return None
-        try:
-            return lxml.html.document_fromstring(text, parser=_TREE_PARSER)
-        except (lxml.etree.ParserError, ValueError):
-            return None
-
-    @staticmethod
-    def _title(tree) -> str | None:
-        title = tree.findtext(".//title")
-        return " ".join(title.split())[:500] if title and title.strip() else None
+    _tree = staticmethod(parse_tree)
+    _title = staticmethod(page_title)
 
     # --- what the pipeline reads at close -----------------------------------------------------
     def column_items(self) -> list[ColumnItem]:
