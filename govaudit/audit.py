@@ -257,11 +257,17 @@ def crawl_sites(config_path: str, db_url: str, runs: dict[str, int], as_of: dt.d
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def audit_crawl_run(session: Session, run: CrawlRun, site: SiteConfig, deadline_days: int) -> list[str]:
-    """Run every check on a crawled run and store its findings; returns the checks' error lines."""
+def audit_crawl_run(session: Session, run: CrawlRun, site: SiteConfig, deadline_days: int,
+                    parallel: bool = False) -> list[str]:
+    """Run every check on a crawled run and store its findings; returns the checks' error lines.
+    ``parallel``: the run was committed by the crawler's process, so a second process may read it too
+    (``checks.registry.run_checks``)."""
     from checks.registry import run_checks
 
-    findings, errors = run_checks(session, run, site)
+    url = session.get_bind().url
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    db_url = url.render_as_string(hide_password=False) if parallel and not in_memory else None
+    findings, errors = run_checks(session, run, site, db_url=db_url)
     records = record_findings(session, run, findings, deadline_working_days=deadline_days, waivers=site.waivers)
     stats = dict(run.stats or {})
     if site.screenshots:
@@ -359,7 +365,8 @@ def audit_runs(factory: sessionmaker[Session], config: Config, audit_id: int, co
             site = SiteConfig.model_validate(crawl_run.site_config)
             try:
                 with session.begin_nested():
-                    audit_crawl_run(session, crawl_run, site, config.rectification.deadline_working_days)
+                    audit_crawl_run(session, crawl_run, site, config.rectification.deadline_working_days,
+                                    parallel=True)
             except Exception as exc:  # noqa: BLE001 - one site's audit failing must not stop the others
                 logger.exception("%s: audit failed", crawl_run.site_id)
                 crawl_run.status = "failed"
