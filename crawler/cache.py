@@ -30,7 +30,7 @@ FILE_NAME = "responses.sqlite"
 
 
 class SqliteCacheStorage:
-    """``HTTPCACHE_STORAGE`` for ``HTTPCACHE_DIR/responses.sqlite``, keyed by Scrapy's request fingerprint."""
+    """``HTTPCACHE_STORAGE`` for ``HTTPCACHE_DIR/responses.sqlite``, keyed by a hash of the request (``_key``)."""
 
     def __init__(self, settings: BaseSettings):
         self.path = Path(settings["HTTPCACHE_DIR"]) / FILE_NAME
@@ -45,7 +45,6 @@ class SqliteCacheStorage:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS response (key TEXT PRIMARY KEY, time REAL NOT NULL, "
                         "meta BLOB NOT NULL, body_sha1 TEXT NOT NULL, body BLOB NOT NULL)")
-        self._fingerprinter = spider.crawler.request_fingerprinter
         logger.debug("Using the SQLite cache storage in %s", self.path)
 
     def close_spider(self, spider: Spider) -> None:
@@ -54,8 +53,14 @@ class SqliteCacheStorage:
             self.db.close()
             self.db = None
 
-    def _key(self, request: Request) -> str:
-        return self._fingerprinter.fingerprint(request).hex()
+    @staticmethod
+    def _key(request: Request) -> str:
+        """The request's method, URL and body, hashed. The spider asks for normalized URLs already:
+        Scrapy's fingerprint canonicalized each URL again, 1.5 % of a crawl's time (bench/run --profile)."""
+        digest = hashlib.sha1(f"{request.method} {request.url}".encode("utf-8", "surrogatepass"))
+        if request.body:
+            digest.update(b"\0" + request.body)
+        return digest.hexdigest()
 
     def retrieve_response(self, spider: Spider, request: Request) -> Response | None:
         assert self.db is not None

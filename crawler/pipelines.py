@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
+import threading
 import time
 from typing import Any
 
@@ -42,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 FLUSH_ROWS = 1000
 FLUSH_SECONDS = 2.0
+# Batches handed to the writer thread and not yet written: the crawl waits when the database is slower.
+WRITER_QUEUE = 4
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -61,7 +65,7 @@ class AuditDatabasePipeline:
     marked ``crawled`` only when the spider closed normally, so a killed crawl is recognisable.
     """
 
-    def __init__(self, db_url: str, run_id: int, shared: Any = None):
+    def __init__(self, db_url: str, run_id: int, shared: Any = None, writer_thread: bool = True):
         self.db_url = db_url
         self.run_id = run_id
         # A distributed crawl (crawler.distributed.SharedState): which URLs have a row is known in Redis,
@@ -78,6 +82,12 @@ class AuditDatabasePipeline:
         self.replaced: list[str] = []  # pages read again: their earlier links and document are deleted
         self.last_flush = time.monotonic()
         self.counts: dict[str, int] = {}
+        # Batches are written by a thread of their own, in order, while the crawl goes on: the database's
+        # own work (SQLite's statements and commits, PostgreSQL's round trips) runs without the GIL. A
+        # distributed crawl writes in the crawl's thread (its updates wait for other workers' rows).
+        self.writer_thread = writer_thread and shared is None
+        self._batches: queue.Queue | None = None
+        self._writer: threading.Thread | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -86,7 +96,8 @@ class AuditDatabasePipeline:
             from crawler.distributed import SharedState, connect
 
             shared = SharedState(connect(crawler.settings["REDIS_URL"]), crawler.settings["GOVAUDIT_NAMESPACE"])
-        pipeline = cls(crawler.settings["GOVAUDIT_DB"], crawler.settings.getint("GOVAUDIT_RUN_ID"), shared)
+        pipeline = cls(crawler.settings["GOVAUDIT_DB"], crawler.settings.getint("GOVAUDIT_RUN_ID"), shared,
+                       writer_thread=crawler.settings.getbool("GOVAUDIT_WRITER_THREAD", True))
         # The close reason reaches signal handlers only, and they run after close_spider.
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -95,6 +106,11 @@ class AuditDatabasePipeline:
         self.factory = open_database(self.db_url)
         if self.shared is not None:
             return
+        if self.writer_thread:
+            self._batches = queue.Queue(maxsize=WRITER_QUEUE)
+            self._writer = threading.Thread(target=self._write_batches, name=f"run {self.run_id} writer",
+                                            daemon=True)
+            self._writer.start()
         # A resumed crawl writes into the run it interrupted: pages stored then are updated, not added.
         with self.factory() as session:
             for model, seen in ((Page, self.page_urls), (Probe, self.probe_urls),
@@ -157,9 +173,36 @@ class AuditDatabasePipeline:
         self.last_flush = time.monotonic()
         if not self.buffers and not self.updates and not self.replaced:
             return
-        buffers, self.buffers = self.buffers, {}
-        updates, self.updates = self.updates, []
-        replaced, self.replaced = self.replaced, []
+        batch = (self.buffers, self.updates, self.replaced)
+        self.buffers, self.updates, self.replaced = {}, [], []
+        if self._batches is not None:
+            self._batches.put(batch)  # waits while WRITER_QUEUE batches are waiting already
+        else:
+            self._write(*batch)
+
+    def _write_batches(self) -> None:
+        assert self._batches is not None
+        while True:
+            batch = self._batches.get()
+            try:
+                if batch is None:
+                    return
+                self._write(*batch)
+            finally:
+                self._batches.task_done()
+
+    def _stop_writer(self) -> None:
+        """Every batch handed over is written; later flushes write in the calling thread."""
+        if self._writer is None:
+            return
+        assert self._batches is not None
+        self._batches.put(None)
+        self._writer.join()
+        self._writer = self._batches = None
+
+    def _write(self, buffers: dict[type, list[dict[str, Any]]], updates: list[tuple[type, dict[str, Any]]],
+               replaced: list[str]) -> None:
+        """One batch in one transaction; a batch that fails is logged and dropped, the others stay."""
         assert self.factory is not None
         try:
             with self.factory.begin() as session:
@@ -190,8 +233,10 @@ class AuditDatabasePipeline:
 
     def close_spider(self, spider=None) -> None:
         self.flush()
+        self._stop_writer()
 
     def spider_closed(self, spider, reason: str) -> None:
+        self._stop_writer()  # close_spider stopped it, unless it was not called
         self.flush()
         if self.shared is not None:
             for _ in range(30):  # updates waiting for another worker's rows

@@ -40,5 +40,6 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipelines.AuditDatabasePipeline": 300,
 }
+STATS_CLASS = "crawler.stats.PlainStatsCollector"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
