@@ -40,6 +40,8 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipelines.AuditDatabasePipeline": 300,
 }
+# With a JOBDIR: the newest requests of each queue stay in memory, the older ones on disk (crawler.queues).
+SCHEDULER_DISK_QUEUE = "crawler.queues.SpillingLifoDiskQueue"
 STATS_CLASS = "crawler.stats.PlainStatsCollector"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
