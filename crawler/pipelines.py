@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import pickle
 import queue
 import threading
 import time
@@ -25,6 +26,7 @@ from crawler.items import (
     PageItem,
     ProbeItem,
 )
+from crawler.writer import Batch, WriterGone, WriterProcess, write_batch
 from govaudit.db import open_database
 from govaudit.models import (
     AnnualReport,
@@ -65,7 +67,8 @@ class AuditDatabasePipeline:
     marked ``crawled`` only when the spider closed normally, so a killed crawl is recognisable.
     """
 
-    def __init__(self, db_url: str, run_id: int, shared: Any = None, writer_thread: bool = True):
+    def __init__(self, db_url: str, run_id: int, shared: Any = None, writer_thread: bool = True,
+                 writer_process: bool = True):
         self.db_url = db_url
         self.run_id = run_id
         # A distributed crawl (crawler.distributed.SharedState): which URLs have a row is known in Redis,
@@ -88,6 +91,9 @@ class AuditDatabasePipeline:
         self.writer_thread = writer_thread and shared is None
         self._batches: queue.Queue | None = None
         self._writer: threading.Thread | None = None
+        # ... and written by a process of their own (crawler.writer), which the thread hands them to.
+        self.writer_process = writer_process and self.writer_thread
+        self._process: WriterProcess | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -97,7 +103,8 @@ class AuditDatabasePipeline:
 
             shared = SharedState(connect(crawler.settings["REDIS_URL"]), crawler.settings["GOVAUDIT_NAMESPACE"])
         pipeline = cls(crawler.settings["GOVAUDIT_DB"], crawler.settings.getint("GOVAUDIT_RUN_ID"), shared,
-                       writer_thread=crawler.settings.getbool("GOVAUDIT_WRITER_THREAD", True))
+                       writer_thread=crawler.settings.getbool("GOVAUDIT_WRITER_THREAD", True),
+                       writer_process=crawler.settings.getbool("GOVAUDIT_WRITER_PROCESS", True))
         # The close reason reaches signal handlers only, and they run after close_spider.
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -107,6 +114,12 @@ class AuditDatabasePipeline:
         if self.shared is not None:
             return
         if self.writer_thread:
+            if self.writer_process:
+                try:
+                    self._process = WriterProcess(self.db_url, self.run_id)
+                except OSError as exc:
+                    logger.warning("run %s: could not start the writer process (%s): rows are written in the "
+                                   "crawl's process", self.run_id, exc)
             self._batches = queue.Queue(maxsize=WRITER_QUEUE)
             self._writer = threading.Thread(target=self._write_batches, name=f"run {self.run_id} writer",
                                             daemon=True)
@@ -186,8 +199,11 @@ class AuditDatabasePipeline:
             batch = self._batches.get()
             try:
                 if batch is None:
+                    if self._process is not None:
+                        self._process.close()
+                        self._process = None
                     return
-                self._write(*batch)
+                self._write_elsewhere(batch)
             finally:
                 self._batches.task_done()
 
@@ -205,31 +221,38 @@ class AuditDatabasePipeline:
         """One batch in one transaction; a batch that fails is logged and dropped, the others stay."""
         assert self.factory is not None
         try:
-            with self.factory.begin() as session:
-                for start in range(0, len(replaced), 500):  # before the inserts: they hold the new rows
-                    urls = replaced[start:start + 500]
-                    session.execute(delete(Link).where(Link.crawl_run_id == self.run_id, Link.from_url.in_(urls)))
-                    session.execute(delete(Document).where(Document.crawl_run_id == self.run_id,
-                                                           Document.url.in_(urls)))
-                # Pages first: other rows are looked up by page URL after the crawl.
-                for model in (Page, Probe, Document, Listing, Link, Column, NewMediaAccount, AnnualReport):
-                    rows = buffers.get(model)
-                    if rows:
-                        session.execute(insert(model), rows)
-                for model, row in updates:
-                    values = {k: v for k, v in row.items() if k not in ("url", "_tries")}
-                    done = session.execute(
-                        update(model).where(model.crawl_run_id == self.run_id, model.url == row["url"]).values(**values)
-                    )
-                    if done.rowcount == 0 and self.shared is not None:
-                        # Another worker added the row but has not written it yet: try again next flush.
-                        tries = row.setdefault("_tries", 0)
-                        if tries < 30:
-                            row["_tries"] = tries + 1
-                            self.updates.append((model, row))
+            missed = write_batch(self.factory, self.run_id, buffers, updates, replaced)
         except Exception:
-            logger.exception("run %s: could not store %d rows", self.run_id,
-                             sum(len(r) for r in buffers.values()))
+            logger.exception("run %s: could not store %d rows", self.run_id, sum(len(r) for r in buffers.values()))
+            return
+        if self.shared is not None:
+            for model, row in missed:
+                # Another worker added the row but has not written it yet: try again next flush.
+                tries = row.setdefault("_tries", 0)
+                if tries < 30:
+                    row["_tries"] = tries + 1
+                    self.updates.append((model, row))
+
+    def _write_elsewhere(self, batch: Batch) -> None:
+        """A batch written by the writer process (crawler.writer), or here when there is none."""
+        if self._process is None:
+            self._write(*batch)
+            return
+        try:
+            error = self._process.write(*batch)
+        except WriterGone as exc:
+            logger.warning("run %s: the writer process ended (%s): the crawl's rows are written in its own "
+                           "process from now on", self.run_id, exc)
+            self._process.close()
+            self._process = None
+            self._write(*batch)
+            return
+        except (pickle.PicklingError, TypeError, AttributeError, ValueError):  # a value pickle cannot take
+            self._write(*batch)
+            return
+        if error is not None:
+            logger.error("run %s: could not store %d rows: %s", self.run_id,
+                         sum(len(r) for r in batch[0].values()), error)
 
     def close_spider(self, spider=None) -> None:
         self.flush()

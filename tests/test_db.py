@@ -242,7 +242,7 @@ def test_bulk_writes_go_in_batches_not_row_by_row(audit_db):
     with factory.begin() as session:
         run = new_run(session, dt.date(2026, 6, 1))
     pages, links, findings = (inserts_into(engine, t) for t in ("page", "link", "finding"))
-    pipeline = AuditDatabasePipeline(audit_db, run.id)
+    pipeline = AuditDatabasePipeline(audit_db, run.id, writer_thread=False)  # the statements of this process
     pipeline.open_spider()
     pipeline.factory = factory  # the engine watched here
     for i in range(300):

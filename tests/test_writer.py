@@ -1,0 +1,94 @@
+"""The writer process (crawler.writer): the pipeline's batches stored by it exactly as by the pipeline
+itself, a batch that fails reported and dropped alone, and a writer that dies leaving the rest to the
+pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from crawler.items import DocumentItem, LinkItem, LinksItem, PageItem
+from crawler.pipelines import AuditDatabasePipeline
+from govaudit.db import open_database
+from govaudit.models import Document, Link, Page
+from tests.test_db import new_run
+
+
+def items(start: int, count: int):
+    for i in range(start, start + count):
+        url = f"http://s.test/art/{i}.html"
+        yield PageItem(url=url, final_url=url, status=200, title=f"通知{i}", encoding="gb18030",
+                       meta_tags={"ArticleTitle": f"通知{i}"}, footer={"icp": "京ICP备12345678号"}, text="正文")
+        yield LinksItem(from_url=url, links=[LinkItem(from_url=url, to_url=f"http://s.test/files/{i}.pdf",
+                                                      anchor="附件", kind="content")])
+        yield DocumentItem(url=url, title=f"通知{i}", index_number=f"11360700MB1234567R/2026-{i:05d}",
+                           publisher="县政府办公室", written_date=dt.date(2026, 6, 1), published_date=None,
+                           doc_number=None, validity="有效", topic=None, has_metadata=True, raw={"索引号": f"{i}"})
+
+
+def stored(factory, run_id: int) -> dict[str, set]:
+    with factory() as session:
+        return {
+            "pages": {(row.url, row.title, row.encoding, row.text, repr(row.meta_tags), repr(row.footer)) for row in
+                      session.execute(select(Page).where(Page.crawl_run_id == run_id)).scalars()},
+            "links": set(session.execute(select(Link.from_url, Link.to_url, Link.anchor, Link.kind)
+                                         .where(Link.crawl_run_id == run_id)).all()),
+            "documents": set(session.execute(select(Document.url, Document.index_number, Document.written_date,
+                                                    Document.validity, Document.raw["索引号"].as_string())
+                                             .where(Document.crawl_run_id == run_id)).all()),
+        }
+
+
+def crawl_into(audit_db: str, writer_process: bool, between=None) -> tuple[dict, AuditDatabasePipeline]:
+    factory = open_database(audit_db)
+    with factory.begin() as session:
+        run_id = new_run(session, dt.date(2026, 6, 1)).id
+    pipeline = AuditDatabasePipeline(audit_db, run_id, writer_process=writer_process)
+    pipeline.open_spider()
+    for item in items(0, 400):
+        pipeline.process_item(item)
+    pipeline.flush()
+    if between is not None:
+        between(pipeline)
+    for item in items(400, 400):
+        pipeline.process_item(item)
+    pipeline.close_spider()
+    return stored(factory, run_id), pipeline
+
+
+def test_the_writer_process_stores_what_the_pipeline_would(audit_db):
+    used = []
+    beside, _ = crawl_into(audit_db, True, between=lambda p: used.append(p._process is not None))
+    here, _ = crawl_into(audit_db, False)
+    assert used == [True]
+    assert len(beside["pages"]) == len(beside["documents"]) == len(beside["links"]) == 800
+    assert beside == here
+
+
+def test_a_batch_the_writer_cannot_store_is_reported_and_the_others_stay(audit_db, caplog):
+    def clash(pipeline):
+        pipeline._batches.join()  # the first batches written
+        # A row of a page stored already (what the pipeline's own bookkeeping prevents): the batch fails.
+        url = "http://s.test/art/3.html"
+        pipeline._write_elsewhere(({Page: [{"url": url, "crawl_run_id": pipeline.run_id, "status": 200,
+                                            "fetched_at": dt.datetime(2026, 6, 1)}]}, [], []))
+
+    with caplog.at_level(logging.ERROR, logger="crawler.pipelines"):
+        rows, pipeline = crawl_into(audit_db, True, between=clash)
+    assert "could not store 1 rows" in caplog.text and f"run {pipeline.run_id}" in caplog.text
+    assert len(rows["pages"]) == len(rows["links"]) == 800
+
+
+def test_a_writer_process_that_dies_leaves_the_rest_to_the_pipeline(audit_db, caplog):
+    def kill(pipeline):
+        pipeline._batches.join()
+        pipeline._process.process.kill()
+        pipeline._process.process.wait()
+
+    with caplog.at_level(logging.WARNING, logger="crawler.pipelines"):
+        rows, pipeline = crawl_into(audit_db, True, between=kill)
+    assert "the writer process ended" in caplog.text
+    assert pipeline._process is None
+    assert len(rows["pages"]) == len(rows["links"]) == len(rows["documents"]) == 800
