@@ -108,8 +108,11 @@ class SafeTargetMiddleware:
     http://user:pw@host/`` the way it could make the crawler send credentials.
     """
 
+    REMEMBERED = 1024  # origins whose answer is kept (a site links to a few dozen)
+
     def __init__(self, crawler):
         self.crawler = crawler
+        self.answers: dict[str, str | None] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -119,7 +122,19 @@ class SafeTargetMiddleware:
         site = getattr(self.crawler.spider, "site", None)
         if site is None:
             return None
-        why = refusal(request.url, site)
+        # The answer depends on the scheme and the host part only (user, password, host, port), all of
+        # which lie before the URL's third "/": URLs the same up to there get the same answer.
+        url = request.url
+        cut = url.find("/", url.find("//") + 2) if "//" in url else -1
+        origin = url[:cut] if cut > 0 else url
+        try:
+            why = self.answers[origin]
+        except KeyError:
+            why = refusal(url, site)
+            if cut > 0:
+                if len(self.answers) >= self.REMEMBERED:
+                    self.answers.clear()
+                self.answers[origin] = why
         if why is not None:
             raise RefusedTarget(why)
         return None

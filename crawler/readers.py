@@ -13,7 +13,8 @@ time: the page is read again in the crawler's process (which reports what went w
 the URL, as it always has), and after a process died its share of pages is read there too.
 
 The protocol: a Unix socket pair per process, frames of a 4-byte length and a pickle; jobs go out as
-``(job, body, content_type, url, as_of)``, answers come back in order as ``(job, ok, reading or error)``.
+``(job, body, content_type, url, as_of)``, answers come back in order as ``(job, ok, error or the
+reading's own pickle)``: the crawler keeps those bytes in its store of readings as they are.
 The crawler's side is asyncio streams (it never blocks on a full socket); the reader's side is a plain
 loop, ``python -m crawler.readers FD``.
 """
@@ -206,9 +207,11 @@ class ReaderPool:
             readers = []
         self.readers = readers
 
-    async def reading(self, body: bytes, content_type: str | None, url: str, as_of: dt.date) -> PageReading | None:
-        """The page's reading (``read_plain``) made by a reader process, or None when none could make it:
-        the caller reads the page itself."""
+    async def reading(self, body: bytes, content_type: str | None, url: str,
+                      as_of: dt.date) -> tuple[PageReading, bytes] | None:
+        """The page's reading (``read_plain``) made by a reader process, and its pickle (what
+        ``ReadingStore.put`` would make of it); None when none could make it: the caller reads the page
+        itself."""
         if self._starting is None:
             self._starting = asyncio.get_running_loop().create_task(self._start())
         if not self._starting.done():
@@ -218,11 +221,16 @@ class ReaderPool:
             return None
         reader = alive[next(self._turn) % len(alive)]
         ok, value = await reader.send(next(self._jobs), (body, content_type, url, as_of))
+        if ok:
+            try:
+                reading = pickle.loads(value)  # noqa: S301 - our own child
+            except Exception as exc:  # noqa: BLE001 - read again by the crawler
+                ok, value = False, f"{type(exc).__name__}: {exc}"
         if not ok:
             self.fallbacks += 1
             return None
         self.read += 1
-        return value
+        return reading, value
 
     def close(self) -> None:
         for reader in self.readers:
@@ -267,9 +275,9 @@ def serve(fd: int) -> None:
         if len(head) < _HEAD:
             return
         job, body, content_type, url, as_of = pickle.loads(incoming.read(int.from_bytes(head, "big")))  # noqa: S301 - from our parent
-        try:
-            answer = (job, True, read_plain(body, content_type, url, as_of))
-            frame = _frame(answer)
+        try:  # the reading pickled apart: the crawler keeps these very bytes in its store of readings
+            reading = pickle.dumps(read_plain(body, content_type, url, as_of), protocol=pickle.HIGHEST_PROTOCOL)
+            frame = _frame((job, True, reading))
         except Exception as exc:  # noqa: BLE001 - the crawler reads it again itself, and says what fails
             frame = _frame((job, False, f"{type(exc).__name__}: {exc}"))
         try:

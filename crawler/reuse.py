@@ -88,9 +88,10 @@ class ReadingStore:
         self.hits += 1
         return reading
 
-    def put(self, key: str, reading: PageReading) -> None:
-        self.db.execute("INSERT OR REPLACE INTO reading (key, data, used) VALUES (?, ?, ?)",
-                        (key, pickle.dumps(reading, protocol=pickle.HIGHEST_PROTOCOL), self.today))
+    def put(self, key: str, reading: PageReading, pickled: bytes | None = None) -> None:
+        """Keep ``reading`` (``pickled``: its pickle made already, by a reader process)."""
+        data = pickled if pickled is not None else pickle.dumps(reading, protocol=pickle.HIGHEST_PROTOCOL)
+        self.db.execute("INSERT OR REPLACE INTO reading (key, data, used) VALUES (?, ?, ?)", (key, data, self.today))
         self._written()
 
     def put_answer(self, url: str, answer: dict[str, Any]) -> None:

@@ -676,11 +676,11 @@ class PortalSpider(Spider):
         if self.readings is not None:
             stored = self.readings.get(self.readings.key(response.url, hashlib.sha1(response.body).hexdigest()))
             if stored is not None:
-                meta["read_ahead"] = (stored, False)
+                meta["read_ahead"] = (stored, False, None)
                 return
-        reading = await self.reader_pool.reading(response.body, content_type, response.url, self.as_of)
-        if reading is not None:
-            meta["read_ahead"] = (reading, True)
+        answer = await self.reader_pool.reading(response.body, content_type, response.url, self.as_of)
+        if answer is not None:
+            meta["read_ahead"] = (answer[0], True, answer[1])
 
     def _handle(self, response: Response, rendered: str | None):
         """A page's answer (fetched, or carried from the last run: ``crawler.revisit``): its rows, and
@@ -750,15 +750,16 @@ class PortalSpider(Spider):
             key = self.readings.key(response.url, page.content_hash)
         text = tree = listed = None
         ahead = meta.pop("read_ahead", None) if kind == "other" and not off_site and not moved else None
+        pickled = None
         if ahead is not None:  # read by a reader process (_read_ahead), or found in the store there
-            reading, fresh = ahead
+            reading, fresh, pickled = ahead
         else:
             reading = meta.get("carried_reading") or (self.readings.get(key) if key else None)
             fresh = reading is None
             if reading is None:
                 text, reading, tree, listed = self._read(response, content_type, rendered, kind, off_site or moved)
         if fresh and key and reading.links is not None:
-            self.readings.put(key, reading)
+            self.readings.put(key, reading, pickled)
         page.encoding, page.encoding_source = reading.encoding, reading.encoding_source
         # A password written into a page (a URL with user:password) is stored masked, as links are.
         page.title, page.text, page.meta_tags, page.footer = (
