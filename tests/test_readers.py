@@ -8,7 +8,6 @@ import datetime as dt
 import logging
 import pickle
 
-import pytest
 from sqlalchemy import select
 
 from crawler import readers
@@ -115,7 +114,6 @@ def stored(db_url: str, crawl_run: CrawlRun) -> dict[str, set]:
         }
 
 
-@pytest.mark.db
 def test_a_crawl_stores_the_same_with_and_without_reader_processes(demo_portal, tmp_path):
     results = {}
     for count in (0, 2):
