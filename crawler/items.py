@@ -33,6 +33,18 @@ class PageItem:
 
 
 @dataclass
+class CarriedItem:
+    """Pages carried from the last run unchanged (crawler.revisit) whose rows are copied, in the audit
+    database, from that run's: each page with its links and document, as ``(url, depth)``. ``links`` and
+    ``documents`` count the rows the copy makes (the run's stats)."""
+
+    previous_run: int
+    pages: list[tuple[str, int]]
+    links: int = 0
+    documents: int = 0
+
+
+@dataclass
 class LinkItem:
     from_url: str
     to_url: str

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.annual_reports import settle_reports
 from crawler.items import (
     AnnualReportItem,
+    CarriedItem,
     ColumnItem,
     DocumentItem,
     LinksItem,
@@ -83,6 +84,8 @@ class AuditDatabasePipeline:
         # Rows fetched again (a column found late, a failure checked a second time): updated, not added.
         self.updates: list[tuple[type, dict[str, Any]]] = []
         self.replaced: list[str] = []  # pages read again: their earlier links and document are deleted
+        self.carried: list[tuple[int, list[tuple[str, int]]]] = []  # pages whose rows are copied (CarriedItem)
+        self.carried_rows = 0
         self.last_flush = time.monotonic()
         self.counts: dict[str, int] = {}
         # Batches are written by a thread of their own, in order, while the crawl goes on: the database's
@@ -158,11 +161,26 @@ class AuditDatabasePipeline:
                 self._add(Listing, row_of(entry))
         elif isinstance(item, DocumentItem):
             self._add(Document, row_of(item))
-        if sum(len(rows) for rows in self.buffers.values()) >= FLUSH_ROWS or (
+        elif isinstance(item, CarriedItem):
+            self._carry(item)
+        if sum(len(rows) for rows in self.buffers.values()) + self.carried_rows >= FLUSH_ROWS or (
             time.monotonic() - self.last_flush > FLUSH_SECONDS
         ):
             self.flush()
         return item
+
+    def _carry(self, item: CarriedItem) -> None:
+        """Pages carried from the last run: their rows are copied from it when the batch is written. A
+        page read again later (in another role) replaces the copy, as it would a row added here."""
+        pages = [(url, depth) for url, depth in item.pages if url not in self.page_urls]
+        self.page_urls.update(url for url, _ in pages)
+        if not pages:
+            return
+        self.carried.append((item.previous_run, pages))
+        self.carried_rows += len(pages) + item.links + item.documents
+        for table, n in ((Page.__tablename__, len(pages)), (Link.__tablename__, item.links),
+                         (Document.__tablename__, item.documents)):
+            self.counts[table] = self.counts.get(table, 0) + n
 
     def _replace_rows_of(self, url: str) -> None:
         """A page read again (in another role: a plain link first, its column's list page after) gives
@@ -184,10 +202,11 @@ class AuditDatabasePipeline:
 
     def flush(self) -> None:
         self.last_flush = time.monotonic()
-        if not self.buffers and not self.updates and not self.replaced:
+        if not self.buffers and not self.updates and not self.replaced and not self.carried:
             return
-        batch = (self.buffers, self.updates, self.replaced)
-        self.buffers, self.updates, self.replaced = {}, [], []
+        batch = (self.buffers, self.updates, self.replaced, self.carried)
+        self.buffers, self.updates, self.replaced, self.carried = {}, [], [], []
+        self.carried_rows = 0
         if self._batches is not None:
             self._batches.put(batch)  # waits while WRITER_QUEUE batches are waiting already
         else:
@@ -217,13 +236,14 @@ class AuditDatabasePipeline:
         self._writer = self._batches = None
 
     def _write(self, buffers: dict[type, list[dict[str, Any]]], updates: list[tuple[type, dict[str, Any]]],
-               replaced: list[str]) -> None:
+               replaced: list[str], carried: list[tuple[int, list[tuple[str, int]]]] = ()) -> None:
         """One batch in one transaction; a batch that fails is logged and dropped, the others stay."""
         assert self.factory is not None
         try:
-            missed = write_batch(self.factory, self.run_id, buffers, updates, replaced)
+            missed = write_batch(self.factory, self.run_id, buffers, updates, replaced, carried)
         except Exception:
-            logger.exception("run %s: could not store %d rows", self.run_id, sum(len(r) for r in buffers.values()))
+            logger.exception("run %s: could not store %d rows (and %d pages carried from the last run)", self.run_id,
+                             sum(len(r) for r in buffers.values()), sum(len(pages) for _, pages in carried))
             return
         if self.shared is not None:
             for model, row in missed:

@@ -18,7 +18,8 @@ of these hold (``limits.revisit_days`` = N, 7 by default; 0 asks for every page 
 - no finding of the site's last audit names the page (a page under rectification is asked every night,
   so that a fix shows the next morning);
 - when a column's list leads to it, the list shows the entry with the same title and date as last time
-  (an edited entry is asked at once).
+  (an edited entry is asked at once); else a carried page links it, or a page asked for tonight below
+  such an entry (on its turn, say) that read as it read last time, so links what it linked then.
 
 The home page, every column and list page, every page they link other than through a list entry, message
 boards, 政务新媒体 accounts, annual reports' attachments and outside links (probes) are asked every night
@@ -26,6 +27,14 @@ whatever this says, so 栏目更新, blank columns, dead links of the menus and 
 and dead service links are judged on tonight's answers. A carried page is
 stored with the time of its last real answer (``page.fetched_at``) and counted in ``stats.carried``.
 ``govaudit run --full`` asks for everything.
+
+A carried page's rows (the page, its links, its document) are what the last run stored, so when the
+site's configuration is the same as then (``crawl_run.site_config``: which hosts are the site's, which
+are service hosts) they are **copied** in the audit database (``crawler.writer.copy_carried``), not made
+again by the spider and the pipeline; only what the spider needs to go on (the links to follow, the
+attachments to fetch) is taken from the page's reading. A page with a year-less date (``6月25日``) that
+tonight reads as another day than then, or any page after the configuration changed, is made afresh
+from its reading as before.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.dates import parse_date
 from crawler.reuse import ReadingStore
 from govaudit.db import make_engine
 from govaudit.models import CrawlRun, FindingRecord, Listing, Page
@@ -66,13 +76,18 @@ class Carried:
 
 class Revisits:
     def __init__(self, days: int, as_of: dt.date, readings: ReadingStore, previous: dict[str, int],
-                 flagged: set[str]):
+                 flagged: set[str], previous_run: int | None = None, previous_as_of: dt.date | None = None,
+                 copies: bool = False):
         self.days = days
         self.as_of = as_of
         self.oldest = time.time() - days * 86400
         self.readings = readings
         self.previous = previous  # url -> its list entry's signature last run (0: not listed)
         self.flagged = flagged
+        self.previous_run = previous_run
+        self.previous_as_of = previous_as_of
+        # The rows of a carried page may be copied from the last run's (the site's config is the same).
+        self.copies = copies and previous_run is not None
 
     @classmethod
     def open(cls, *, days: int, as_of: dt.date, readings: ReadingStore | None, db_url: str | None,
@@ -86,10 +101,13 @@ class Revisits:
             previous_run = session.scalar(
                 select(CrawlRun.id).where(CrawlRun.site_id == site_id, CrawlRun.id < run_id)
                 .order_by(CrawlRun.id.desc()).limit(1))
-            if previous_run is None or session.scalar(
-                    select(CrawlRun.status).where(CrawlRun.id == previous_run)) != "completed":
+            last = session.get(CrawlRun, previous_run) if previous_run is not None else None
+            if last is None or last.status != "completed":
                 engine.dispose()
                 return None
+            tonight = session.get(CrawlRun, run_id)
+            copies = tonight is not None and last.site_config is not None and last.site_config == tonight.site_config
+            previous_as_of = last.as_of
             previous = dict.fromkeys(session.scalars(select(Page.url).where(
                 Page.crawl_run_id == previous_run, Page.status == 200, Page.error.is_(None),
                 Page.kind.in_(CARRIED_KINDS))), 0)
@@ -102,7 +120,13 @@ class Revisits:
         engine.dispose()
         if not previous:
             return None
-        return cls(days, as_of, readings, previous, flagged)
+        return cls(days, as_of, readings, previous, flagged, previous_run, previous_as_of, copies)
+
+    def dates_hold(self, date_texts: dict[str, str]) -> bool:
+        """Whether a document's dates, as written, read as the same days tonight as on the last run (a
+        year-less date may not): only then may its row be copied."""
+        return all(parse_date(text, as_of=self.previous_as_of) == parse_date(text, as_of=self.as_of)
+                   for text in date_texts.values())
 
     def lookup(self, url: str, listed: int | None = None) -> Carried | None:
         """The last answer of ``url`` when the page may be carried (see the module's rules), else None.

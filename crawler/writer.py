@@ -23,7 +23,7 @@ import subprocess
 import sys
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import Integer, bindparam, delete, insert, literal, null, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from govaudit.models import AnnualReport, Column, Document, Link, Listing, NewMediaAccount, Page, Probe
@@ -33,15 +33,54 @@ _HEAD = 4
 # Pages first: other rows are looked up by page URL after the crawl.
 ORDER = (Page, Probe, Document, Listing, Link, Column, NewMediaAccount, AnnualReport)
 
-Batch = tuple[dict[type, list[dict[str, Any]]], list[tuple[type, dict[str, Any]]], list[str]]
+# Pages carried from an earlier run whose rows are copied from it: (that run, [(url, depth), ...]).
+Carried = list[tuple[int, list[tuple[str, int]]]]
+Batch = tuple[dict[type, list[dict[str, Any]]], list[tuple[type, dict[str, Any]]], list[str], Carried]
+COPY_CHUNK = 400  # URLs a copying statement names
+
+
+def copy_carried(session: Session, run_id: int, previous_run: int, pages: list[tuple[str, int]]) -> None:
+    """The rows of pages carried unchanged from ``previous_run`` (crawler.revisit), copied into ``run_id``
+    by the database itself: each page (at tonight's depth, a plain page again until the run's documents
+    are settled), its links (their targets' outcomes are tonight's, settled after the crawl) and its
+    document (its column too)."""
+    by_depth: dict[int, list[str]] = {}
+    for url, depth in pages:
+        by_depth.setdefault(depth, []).append(url)
+    urls = bindparam("urls", expanding=True)
+    kept = [c for c in Page.__table__.columns.keys() if c not in ("id", "crawl_run_id", "depth", "kind", "column_url")]
+    page_copy = insert(Page.__table__).from_select(
+        ["crawl_run_id", "depth", "kind", "column_url", *kept],
+        select(literal(run_id, Integer), bindparam("depth", type_=Integer), literal("other"), null(), *(Page.__table__.c[c] for c in kept))
+        .where(Page.crawl_run_id == previous_run, Page.url.in_(urls)))
+    link_kept = ["from_url", "to_url", "anchor", "kind", "hidden"]
+    link_copy = insert(Link.__table__).from_select(
+        ["crawl_run_id", *link_kept],
+        select(literal(run_id, Integer), *(Link.__table__.c[c] for c in link_kept))
+        .where(Link.crawl_run_id == previous_run, Link.from_url.in_(urls)).order_by(Link.id))
+    doc_kept = [c for c in Document.__table__.columns.keys() if c not in ("id", "crawl_run_id", "column_url")]
+    doc_copy = insert(Document.__table__).from_select(
+        ["crawl_run_id", "column_url", *doc_kept],
+        select(literal(run_id, Integer), null(), *(Document.__table__.c[c] for c in doc_kept))
+        .where(Document.crawl_run_id == previous_run, Document.url.in_(urls)))
+    for depth, group in by_depth.items():
+        for start in range(0, len(group), COPY_CHUNK):
+            chunk = group[start:start + COPY_CHUNK]
+            session.execute(page_copy, {"depth": depth, "urls": chunk})
+            session.execute(link_copy, {"urls": chunk})
+            session.execute(doc_copy, {"urls": chunk})
 
 
 def write_batch(factory: sessionmaker[Session], run_id: int, buffers: dict[type, list[dict[str, Any]]],
-                updates: list[tuple[type, dict[str, Any]]], replaced: list[str]) -> list[tuple[type, dict[str, Any]]]:
-    """One batch in one transaction: the rows of pages read again (``replaced``) deleted, the new rows
-    added, the rows fetched again updated. Returns the updates that found no row."""
+                updates: list[tuple[type, dict[str, Any]]], replaced: list[str],
+                carried: Carried = ()) -> list[tuple[type, dict[str, Any]]]:
+    """One batch in one transaction: the rows of pages carried from an earlier run copied from it, the
+    rows of pages read again (``replaced``) deleted, the new rows added, the rows fetched again updated.
+    Returns the updates that found no row."""
     missed = []
     with factory.begin() as session:
+        for previous_run, pages in carried:  # first: a page carried, then read again, is replaced below
+            copy_carried(session, run_id, previous_run, pages)
         for start in range(0, len(replaced), 500):  # before the inserts: they hold the new rows
             urls = replaced[start:start + 500]
             session.execute(delete(Link).where(Link.crawl_run_id == run_id, Link.from_url.in_(urls)))
@@ -89,10 +128,10 @@ class WriterProcess:
         _send(ours, db_url.encode("utf-8"))
 
     def write(self, buffers: dict[type, list[dict[str, Any]]], updates: list[tuple[type, dict[str, Any]]],
-              replaced: list[str]) -> str | None:
+              replaced: list[str], carried: Carried = ()) -> str | None:
         """Writes one batch; returns None, or why it could not be stored. Raises ``WriterGone``; a
         batch that cannot be pickled raises what pickle raises (the caller writes it itself)."""
-        data = pickle.dumps((buffers, updates, replaced), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps((buffers, updates, replaced, carried), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             _send(self.sock, data)
             answer = _receive(self.answers)
@@ -129,9 +168,9 @@ def serve(fd: int, run_id: int) -> None:
     factory = sessionmaker(engine, expire_on_commit=False)
     try:
         while (data := _receive(incoming)) is not None:
-            buffers, updates, replaced = pickle.loads(data)  # noqa: S301 - from our parent
+            buffers, updates, replaced, carried = pickle.loads(data)  # noqa: S301 - from our parent
             try:
-                write_batch(factory, run_id, buffers, updates, replaced)  # (a missed update: see the pipeline)
+                write_batch(factory, run_id, buffers, updates, replaced, carried)  # (a missed update: see the pipeline)
                 answer = None
             except Exception as exc:  # noqa: BLE001 - reported by the pipeline, with the run
                 answer = f"{type(exc).__name__}: {exc}"[:2000]

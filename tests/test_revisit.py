@@ -7,6 +7,7 @@ import datetime as dt
 import textwrap
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from crawler.revisit import due
@@ -50,7 +51,7 @@ class Site:
         self.routes["/col/zcwj/"] = list_page("政策文件", self.entries)
 
 
-def config_for(tmp_path: Path, server: MockServer, days: int = DAYS) -> Path:
+def config_for(tmp_path: Path, server: MockServer, days: int = DAYS, concurrency: int = 4) -> Path:
     path = tmp_path / "sites.yml"
     path.write_text(textwrap.dedent(f"""\
         sites:
@@ -60,7 +61,7 @@ def config_for(tmp_path: Path, server: MockServer, days: int = DAYS) -> Path:
             unit: 县政府办公室
             render: static
             screenshots: false
-            limits: {{delay: 0, concurrency: 4, timeout: 5, recheck_delay: 0.2, revisit_days: {days}}}
+            limits: {{delay: 0, concurrency: {concurrency}, timeout: 5, recheck_delay: 0.2, revisit_days: {days}}}
             columns:
               - {{name: 政策文件, url: "{server.url('/col/zcwj/')}", category: policy}}
         """), encoding="utf-8")
@@ -75,13 +76,26 @@ def night(tmp_path: Path, config: Path, as_of: dt.date, full: bool = False) -> C
     return crawl_run
 
 
-def a_night(urls_due: list[str], urls_not_due: list[str]) -> dt.date:
+def a_night(urls_due: list[str], urls_not_due: list[str], after: dt.date = dt.date(2026, 6, 15)) -> dt.date:
     """A date on which exactly ``urls_due`` of these are on their turn to be asked again."""
     for k in range(DAYS * 3):
-        day = dt.date(2026, 6, 15) + dt.timedelta(days=k)
+        day = after + dt.timedelta(days=k)
         if all(due(u, day, DAYS) for u in urls_due) and not any(due(u, day, DAYS) for u in urls_not_due):
             return day
     raise AssertionError("no such night")  # with 30 turns and a handful of URLs, one comes soon
+
+
+def server_with_turns(site: Site, due_paths: list[str], not_due_paths: list[str]) -> MockServer:
+    """A mock server on a port where some night has exactly ``due_paths`` of these on their turn: a page's
+    turn is a hash of its URL, port included, and on some ports two of them share every turn."""
+    for _ in range(100):
+        server = MockServer(site.routes)
+        try:
+            a_night([server.url(p) for p in due_paths], [server.url(p) for p in not_due_paths])
+            return server
+        except AssertionError:
+            server.httpd.server_close()
+    raise AssertionError("no port gives such a night")
 
 
 def rows(tmp_path: Path, model, run_id: int) -> dict:
@@ -90,13 +104,21 @@ def rows(tmp_path: Path, model, run_id: int) -> dict:
             select(model).where(model.crawl_run_id == run_id))}
 
 
+def link_rows(tmp_path: Path, run_id: int) -> list[tuple]:
+    with open_database(audit_db_url(tmp_path))() as session:
+        return sorted((link.from_url, link.to_url, link.anchor, link.kind, link.hidden, link.status, link.error,
+                       link.final_url) for link in session.scalars(select(Link).where(Link.crawl_run_id == run_id)))
+
+
 def link_set(tmp_path: Path, run_id: int) -> set[tuple[str, str, str]]:
     with open_database(audit_db_url(tmp_path))() as session:
         return {(link.from_url, link.to_url, link.kind) for link in session.scalars(
             select(Link).where(Link.crawl_run_id == run_id))}
 
 
-def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(tmp_path):
+@pytest.mark.db  # the copy of carried rows is SQL of each database's own
+@pytest.mark.parametrize("config_changed", [False, True], ids=["rows-copied", "config-changed"])
+def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(tmp_path, config_changed):
     site = Site()
     with MockServer(site.routes) as server:
         u = server.url
@@ -104,6 +126,8 @@ def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(
         as_of = a_night([], [u(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")])
         first = night(tmp_path, config, as_of)
         hits = dict(server.hits)
+        if config_changed:  # the rows are made again from the pages' readings, not copied
+            config = config_for(tmp_path, server, concurrency=3)
         second = night(tmp_path, config, as_of)
         asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
 
@@ -111,13 +135,20 @@ def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(
     # column, a page the home page links directly, and the page a finding names (no 索引号).
     assert asked == {"/robots.txt", "/", "/col/zcwj/", "/about.html", "/art/3.html"}
     assert second.stats["carried"] == 3
+    assert second.stats["copied"] == (0 if config_changed else 3)
+    # Nothing went wrong on the way (closing a crawl that carried pages once raised, losing its resume state).
+    assert not [line for log in (tmp_path / "logs").glob("*.log")
+                for line in log.read_text(encoding="utf-8").splitlines() if " ERROR: " in line]
     assert second.stats["pages"] == first.stats["pages"]
+    assert {t: second.stats["rows"][t] for t in ("page", "link", "document")} == {
+        t: first.stats["rows"][t] for t in ("page", "link", "document")}
     # The second run holds what the first stored: pages, documents, links.
     one, two = rows(tmp_path, Page, first.id), rows(tmp_path, Page, second.id)
     assert sorted(one) == sorted(two)
+    fields = ("status", "final_url", "kind", "column_url", "content_type", "encoding", "content_hash", "size",
+              "title", "text", "meta_tags", "footer", "depth", "rendered_by_js", "error")
     for url in one:
-        assert (one[url].status, one[url].kind, one[url].content_hash, one[url].title, one[url].text) == (
-            two[url].status, two[url].kind, two[url].content_hash, two[url].title, two[url].text), url
+        assert [getattr(one[url], f) for f in fields] == [getattr(two[url], f) for f in fields], url
     # A carried page is dated when the site last answered it, before tonight's crawl began.
     assert two[u("/art/1.html")].fetched_at < second.started_at <= two[u("/art/3.html")].fetched_at
     docs_one, docs_two = rows(tmp_path, Document, first.id), rows(tmp_path, Document, second.id)
@@ -125,6 +156,7 @@ def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(
         url: (d.index_number, d.publisher, d.published_date, d.column_url) for url, d in docs_two.items()}
     assert docs_two[u("/art/1.html")].index_number == "11360700MB1234567R/2026-00001"
     assert link_set(tmp_path, first.id) == link_set(tmp_path, second.id)
+    assert link_rows(tmp_path, first.id) == link_rows(tmp_path, second.id)  # their targets' outcomes too
     assert (u("/art/1.html"), u("/files/a1.pdf"), "content") in link_set(tmp_path, second.id)
     with open_database(audit_db_url(tmp_path))() as session:
         findings = {(f.check, f.url): f.status for f in run_findings(session, [session.get(CrawlRun, second.id)])
@@ -132,9 +164,28 @@ def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(
     assert findings == {("MD01", u("/art/3.html")): "open"}
 
 
+def test_a_document_whose_year_less_date_reads_otherwise_tonight_is_made_afresh(tmp_path):
+    site = Site()
+    # 发布日期 without a year: on 2026-06-15 it is 2026-06-09; a year later, 2027-06-09.
+    site.routes["/art/2.html"] = article("""<table class="xxgk"><tr><td>索引号：</td><td>11360700MB1234567R/2026-00002</td>
+        <td>发布机构：</td><td>县政府办公室</td></tr>
+        <tr><td>成文日期：</td><td>2026-06-08</td><td>发布日期：</td><td>6月9日</td></tr></table>
+        <p>正文</p>""", "关于做好防汛工作的通知", "2026-06-09")
+    with MockServer(site.routes) as server:
+        u = server.url
+        config = config_for(tmp_path, server)
+        urls = [u(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")]
+        first = night(tmp_path, config, a_night([], urls))
+        second = night(tmp_path, config, a_night([], urls, after=dt.date(2027, 6, 11)))
+    assert second.stats["carried"] == 3 and second.stats["copied"] == 2
+    assert rows(tmp_path, Document, first.id)[u("/art/2.html")].published_date == dt.date(2026, 6, 9)
+    assert rows(tmp_path, Document, second.id)[u("/art/2.html")].published_date == dt.date(2027, 6, 9)
+    assert rows(tmp_path, Document, second.id)[u("/art/1.html")].published_date == dt.date(2026, 6, 10)
+
+
 def test_an_edited_entry_a_fixed_page_and_a_pages_turn_are_asked_for_again(tmp_path):
     site = Site()
-    with MockServer(site.routes) as server:
+    with server_with_turns(site, ["/art/1.html"], ["/art/2.html", "/art/3.html", "/files/a1.pdf"]) as server:
         u = server.url
         config = config_for(tmp_path, server)
         first_night = a_night([], [u("/art/1.html"), u("/art/2.html"), u("/files/a1.pdf")])
@@ -151,11 +202,12 @@ def test_an_edited_entry_a_fixed_page_and_a_pages_turn_are_asked_for_again(tmp_p
         second = night(tmp_path, config, tonight)
         asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
         assert {"/art/1.html", "/art/2.html", "/art/3.html"} <= asked
-        # The attachment hangs below a page asked for tonight: asked too.
-        assert "/files/a1.pdf" in asked
-        assert second.stats["carried"] == 0
+        # The attachment hangs below /art/1.html, asked for on its turn but unchanged: carried.
+        assert "/files/a1.pdf" not in asked
+        assert second.stats["carried"] == 1
         pages = rows(tmp_path, Page, second.id)
         assert pages[u("/art/2.html")].title == "关于做好2026年防汛工作的通知"
+        assert pages[u("/files/a1.pdf")].status == 200
         with open_database(audit_db_url(tmp_path))() as session:
             findings = {(f.check, f.url): f.status for f in run_findings(session, [session.get(CrawlRun, second.id)])
                         if f.check.startswith("MD")}  # the home page's AR01 (no annual report) aside
@@ -165,8 +217,17 @@ def test_an_edited_entry_a_fixed_page_and_a_pages_turn_are_asked_for_again(tmp_p
         hits = dict(server.hits)
         third = night(tmp_path, config, tonight)
         asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
+        assert asked == {"/robots.txt", "/", "/col/zcwj/", "/about.html", "/art/1.html"}
+        assert third.stats["carried"] == 3
+
+        # A fourth: /art/1.html, on its turn, has changed (its entry has not): what it links is asked for.
+        site.routes["/art/1.html"] = document("关于印发示范县农业补贴办法的通知", "11360700MB1234567R/2026-00001",
+                                                  "2026-06-10", '<p>（修订）</p><a href="/files/a1.pdf">附件：补贴标准</a>')
+        hits = dict(server.hits)
+        fourth = night(tmp_path, config, tonight)
+        asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
         assert asked == {"/robots.txt", "/", "/col/zcwj/", "/about.html", "/art/1.html", "/files/a1.pdf"}
-        assert third.stats["carried"] == 2
+        assert fourth.stats["carried"] == 2
 
         # --full asks for everything.
         hits = dict(server.hits)

@@ -26,6 +26,7 @@ from crawler import callbacks, readers
 from crawler.annual_reports import ReportFinder, report_kind, request_meta
 from crawler.encoding import decode_body
 from crawler.items import (
+    CarriedItem,
     ColumnItem,
     DocumentItem,
     LinkItem,
@@ -51,7 +52,7 @@ from crawler.metadata import DocumentMeta, redate
 from crawler.new_media import read_account_page
 from crawler.readers import ReaderPool, page_title, parse_tree, read_html
 from crawler.reuse import PageReading, ReadingStore
-from crawler.revisit import Revisits, listing_signature
+from crawler.revisit import Carried, Revisits, listing_signature
 from govaudit.config import SiteConfig, host_allowed, host_of
 from govaudit.db import masked_url
 from govaudit.targets import CREDENTIALS, REFUSALS, refusal
@@ -204,7 +205,7 @@ RESUMED_STATE = (
     "columns", "list_pages", "column_entries", "pages_read", "parsed", "requested", "probed", "truncated",
     "pages_done", "errors", "robots_blocked", "static_links", "rendered", "render_errors", "render_seconds",
     "rechecks", "recovered", "not_modified", "not_probed", "home_links", "subcolumns", "query_variants",
-    "capped_paths", "accounts_requested", "board_rows", "message_pages", "carried",
+    "capped_paths", "accounts_requested", "board_rows", "message_pages", "carried", "copied",
 )
 
 
@@ -303,6 +304,11 @@ class PortalSpider(Spider):
         self.readings: ReadingStore | None = None  # what unchanged pages read as last time (crawler.reuse)
         self.revisits: Revisits | None = None  # unchanged pages taken from the last run (crawler.revisit)
         self.carried = 0
+        self.copied = 0  # carried pages whose rows were copied from the last run's (crawler.writer)
+        # Carried pages whose rows are copied from the last run, not yet handed to the pipeline.
+        self._carrying: list[tuple[str, int]] = []
+        self._carrying_links = 0
+        self._carrying_documents = 0
         self.reader_pool: ReaderPool | None = None  # reader processes for plain pages (crawler.readers)
         self.accounts_requested: set[str] = set()  # 政务新媒体 account pages (new_media), by configured URL
         self.reports = ReportFinder()  # annual reports and their attachments (crawler.annual_reports)
@@ -343,8 +349,6 @@ class PortalSpider(Spider):
         self.reader_pool = None
         if self.readings is not None:
             self.readings.close()
-        if self.revisits is not None:
-            self.revisits.close()
         state = getattr(self, "state", None)
         if state is None:
             return  # no job directory: nothing to resume from
@@ -428,7 +432,8 @@ class PortalSpider(Spider):
         """A plain page to crawl: its request, or, when it is carried from the last run without one
         (``crawler.revisit``), its rows and what it leads to. Only what hangs below an unchanged entry of a
         column's list may be carried: ``listed`` is the signature of the entry that leads to it, or
-        ``from_carried`` says a carried page links it. A link from a page read tonight is asked for."""
+        ``from_carried`` says a carried page links it (or an unchanged one asked for below such an entry).
+        Any other link of a page read tonight is asked for."""
         if self.revisits is None or url in self.requested or (listed is None and not from_carried):
             request = self._page_request(url, hops, priority=priority)
             if request is not None:
@@ -436,8 +441,14 @@ class PortalSpider(Spider):
             return
         response = None
         try:
-            response = self._carried_answer(url, hops, listed)
-            if response is not None:
+            found = self._carried(url, listed)
+            if found is not None:
+                carried, reading = found
+                if self.revisits.copies and (reading is None or reading.document is None
+                                             or self.revisits.dates_hold(reading.document.date_texts)):
+                    yield from self._carry_rows(url, hops, carried, reading)
+                    return
+                response = self._carried_response(url, hops, carried, reading)
                 if not self._admit(url, False):
                     return
                 self.carried += 1
@@ -454,13 +465,15 @@ class PortalSpider(Spider):
                 self.pages_done -= 1
             if response is not None:
                 self.carried -= 1
-        request = self._page_request(url, hops, priority=priority)
+        # Asked for, but below an unchanged list entry still: if it is unchanged too, what it links may be
+        # carried (``_handle``).
+        request = self._page_request(url, hops, priority=priority, extra={"below_list": True})
         if request is not None:
             yield request
 
-    def _carried_answer(self, url: str, hops: int, listed: int | None) -> Response | None:
-        """The last answer of a page the crawl may carry instead of asking again, as a response without a
-        body (its hash, size and reading come from the readings store)."""
+    def _carried(self, url: str, listed: int | None) -> tuple[Carried, PageReading | None] | None:
+        """The last answer of a page the crawl may carry instead of asking again, and, for an HTML page,
+        what it read as (crawler.revisit); None when the page is asked for."""
         assert self.revisits is not None and self.readings is not None
         if url == self.home or self.known_column(url) is not None or url in self.board_rows \
                 or self.reports.is_attachment(url, {}):
@@ -469,22 +482,83 @@ class PortalSpider(Spider):
         if carried is None:
             return None
         answer = carried.answer
+        if not answer["html"]:
+            return carried, None
+        # Carried only as it read last time: a page the readers have not seen (a new release of them)
+        # or a board's message is asked for.
+        reading = self.readings.get(self.readings.key(answer["url"], answer["sha1"]))
+        if reading is None or reading.links is None or reading.message is not None:
+            return None
+        titles = (reading.title, reading.document.title if reading.document is not None else None)
+        if any(report_kind(title) for title in titles if title):
+            return None  # an annual report is read from its HTML, which is not kept
+        return carried, reading
+
+    def _carried_response(self, url: str, hops: int, carried: Carried, reading: PageReading | None) -> Response:
+        """A carried page as a response without a body (its hash, size and reading come from the readings
+        store), for ``_handle`` to make its rows afresh."""
+        answer = carried.answer
         meta: dict[str, Any] = {"hops": hops, "list_of": None, "carried_from": carried.fetched_at,
                                 "carried_hash": answer["sha1"], "carried_size": answer["size"],
                                 "carried_html": answer["html"]}
-        if answer["html"]:
-            # Carried only as it read last time: a page the readers have not seen (a new release of them)
-            # or a board's message is asked for.
-            reading = self.readings.get(self.readings.key(answer["url"], answer["sha1"]))
-            if reading is None or reading.links is None or reading.message is not None:
-                return None
-            titles = (reading.title, reading.document.title if reading.document is not None else None)
-            if any(report_kind(title) for title in titles if title):
-                return None  # an annual report is read from its HTML, which is not kept
+        if reading is not None:
             meta["carried_reading"] = reading
         request = Request(url, callback=self.parse_page, errback=self.page_failed, dont_filter=True, meta=meta)
         return Response(answer["url"], status=200, headers=answer["headers"], body=b"", flags=["carried"],
                         request=request)
+
+    def _carry_rows(self, url: str, hops: int, carried: Carried, reading: PageReading | None):
+        """A carried page whose rows are copied from the last run's in the database (crawler.writer):
+        what ``_handle`` would make of it, but only what the crawl goes on with is made here (the
+        attachments a link names as a report's, the links to follow or probe). The page is handed to the
+        pipeline with the others of this callback (``_carried_item``)."""
+        link_items: list[LinkItem] = []
+        fetch: list[str] = []
+        if reading is not None:
+            link_items = [
+                LinkItem(from_url=url, to_url=normalize_url(link.url),
+                         anchor=masked_url(link.anchor[:500]) or None, kind=self.link_kind(link.url, link.in_nav))
+                for link in reading.links
+            ]
+            document = reading.document
+            title = (document.title if document is not None and document.title else None) or clean_title(
+                masked(reading.title), self.site.name)
+            # The page's own report row needs its HTML (NeedsBody: it is asked for); never so here.
+            _items, fetch = self.reports.on_page(url, title, _no_body, link_items,
+                                                 document.published_date if document is not None else None)
+        if not self._admit(url, False):
+            return
+        self.carried += 1
+        self.copied += 1
+        self.pages_done += 1
+        self.parsed.add(url)
+        self._carrying.append((url, hops))
+        if reading is not None:
+            self._carrying_links += len(link_items)
+            self._carrying_documents += reading.document is not None
+        for target in fetch:
+            request = self._page_request(target, hops + 1, priority=2, again=target in self.parsed,
+                                         extra=request_meta(self.reports.attachments[target]))
+            if request is not None:
+                yield request
+        for link in link_items:
+            if link.kind in ("nav", "content"):
+                if hops < self.site.limits.depth:
+                    yield from self._follow(link.to_url, hops + 1, from_carried=True)
+            else:
+                request = self._probe_request(link.to_url, link.kind)
+                if request is not None:
+                    yield request
+
+    def _carried_item(self) -> CarriedItem | None:
+        """The pages this callback carried with their rows copied (``_carry_rows``), for the pipeline."""
+        if not self._carrying:
+            return None
+        assert self.revisits is not None and self.revisits.previous_run is not None
+        item = CarriedItem(previous_run=self.revisits.previous_run, pages=self._carrying,
+                           links=self._carrying_links, documents=self._carrying_documents)
+        self._carrying, self._carrying_links, self._carrying_documents = [], 0, 0
+        return item
 
     def _trapped(self, url: str) -> bool:
         """Whether one more query of this URL's path goes past ``limits.query_variants``: a calendar's
@@ -658,6 +732,9 @@ class PortalSpider(Spider):
             await self._read_ahead(response)
         for item in self._handle(response, rendered):  # an async generator has no "yield from"
             yield item
+        carried = self._carried_item()
+        if carried is not None:
+            yield carried
 
     async def _read_ahead(self, response: Response) -> None:
         """A plain page is read by a reader process (``crawler.readers``) while the crawl goes on; its
@@ -799,10 +876,13 @@ class PortalSpider(Spider):
             self._keep_message_page(url, reading.message)
         yield from follow_first
 
+        # What a carried page links may be carried too; so may what a page links that was asked for below an
+        # unchanged list entry and read as it read before (its links are the same as then).
+        below = "carried" in response.flags or (kind == "other" and bool(meta.get("below_list")) and not fresh)
         for link in link_items:
             if link.kind in ("nav", "content"):
                 if hops < self.site.limits.depth:
-                    yield from self._follow(link.to_url, hops + 1, from_carried="carried" in response.flags)
+                    yield from self._follow(link.to_url, hops + 1, from_carried=below)
             else:
                 request = self._probe_request(link.to_url, link.kind)
                 if request is not None:
@@ -981,6 +1061,9 @@ class PortalSpider(Spider):
         text = decode_body(response.body, content_type).text
         page = read_data(text, response.url, response.meta["reader"], as_of=self.as_of)
         yield from self._take_entries(column, normalize_url(response.url), page, response.meta["hops"])
+        carried = self._carried_item()
+        if carried is not None:
+            yield carried
 
     def data_failed(self, failure: Failure) -> None:
         column = self.known_column(failure.request.meta["column"])
@@ -1203,6 +1286,7 @@ class PortalSpider(Spider):
             "recovered": self.recovered,
             "not_modified": self.not_modified,
             "carried": self.carried,
+            "copied": self.copied,
             "not_probed": self.not_probed,
             "bytes_received": self._bytes_received(),
             "duration_s": round(self._seconds(), 2),
