@@ -541,10 +541,15 @@ class PortalSpider(Spider):
                                          extra=request_meta(self.reports.attachments[target]))
             if request is not None:
                 yield request
+        yield from self._follow_links(link_items, hops, below=True)
+
+    def _follow_links(self, link_items: list[LinkItem], hops: int, below: bool):
+        """A page's links: the site's followed (within ``limits.depth``), the others probed. ``below``: what
+        it links may be carried from the last run (``_follow``)."""
         for link in link_items:
             if link.kind in ("nav", "content"):
                 if hops < self.site.limits.depth:
-                    yield from self._follow(link.to_url, hops + 1, from_carried=True)
+                    yield from self._follow(link.to_url, hops + 1, from_carried=below)
             else:
                 request = self._probe_request(link.to_url, link.kind)
                 if request is not None:
@@ -879,14 +884,7 @@ class PortalSpider(Spider):
         # What a carried page links may be carried too; so may what a page links that was asked for below an
         # unchanged list entry and read as it read before (its links are the same as then).
         below = "carried" in response.flags or (kind == "other" and bool(meta.get("below_list")) and not fresh)
-        for link in link_items:
-            if link.kind in ("nav", "content"):
-                if hops < self.site.limits.depth:
-                    yield from self._follow(link.to_url, hops + 1, from_carried=below)
-            else:
-                request = self._probe_request(link.to_url, link.kind)
-                if request is not None:
-                    yield request
+        yield from self._follow_links(link_items, hops, below)
 
     def _annual_reports(self, response: Response, url: str, title: str | None, text: str | None,
                         content_type: str | None, link_items: list[LinkItem], reading: PageReading, hops: int):
