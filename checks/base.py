@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -65,11 +65,17 @@ class AuditContext:
         stmt = select(model).where(model.crawl_run_id == self.run.id, *where).order_by(model.id)
         return list(self.session.scalars(stmt))
 
-    def stream(self, model, *where) -> Iterator:
+    def stream(self, model, *where, columns: Sequence[str] | None = None) -> Iterator:
         """The run's rows of ``model`` one at a time, fetched in batches: what a check that reads every
-        page, document or listing once should use on a large site (``pages()`` etc. return lists)."""
-        stmt = select(model).where(model.crawl_run_id == self.run.id, *where).order_by(model.id)
-        yield from self.session.scalars(stmt).yield_per(STREAM_BATCH)
+        page, document or listing once should use on a large site (``pages()`` etc. return lists).
+
+        Each row is a read-only tuple with the model's column names as attributes (``row.url``), not an
+        ORM object: building and tracking 100,000 ORM objects took four times as long as reading their
+        columns (bench/run, 100k pages). ``columns``: only these (a page's text is large)."""
+        table = model.__table__
+        selected = [table.c[name] for name in columns] if columns is not None else list(table.c)
+        stmt = select(*selected).where(model.crawl_run_id == self.run.id, *where).order_by(model.id)
+        yield from self.session.execute(stmt).yield_per(STREAM_BATCH)
 
     def iter_pages(self, *where) -> Iterator[Page]:
         return self.stream(Page, *where)
@@ -115,8 +121,8 @@ class AuditContext:
         return self._rows(Message, *where)
 
     def links(self, *where) -> Iterator[Link]:
-        stmt = select(Link).where(Link.crawl_run_id == self.run.id, *where).order_by(Link.id)
-        yield from self.session.scalars(stmt).yield_per(STREAM_BATCH)
+        """The run's links, as read-only rows (``stream``)."""
+        return self.stream(Link, *where)
 
     def probe(self, url: str) -> Probe | None:
         return self.session.scalars(

@@ -129,7 +129,7 @@ def _page_where(ctx: AuditContext, page: Page) -> dict[str, Any]:
 
 def _read_pages(ctx: AuditContext) -> Iterator[Page]:
     """Pages whose text the crawler read (HTML pages of the site that answered)."""
-    for page in ctx.iter_pages(Page.text.is_not(None)):
+    for page in ctx.stream(Page, Page.text.is_not(None), columns=("url", "title", "text", "status", "column_url")):
         if page.status is not None and page.status < 400:
             yield page
 

@@ -141,7 +141,7 @@ class ID02(Check):
         by_kind: Counter[str] = Counter()
         examples: list[str] = []
         # Pages read as HTML have text; JSON stores a missing dict as null, so the text column selects.
-        for page in ctx.iter_pages(Page.text.is_not(None)):
+        for page in ctx.stream(Page, Page.text.is_not(None), columns=("url", "kind", "status", "error", "meta_tags")):
             if not fetched_ok(page.status, page.error) or page.meta_tags is None:
                 continue
             checked += 1

@@ -11,7 +11,7 @@ from sqlalchemy import and_, select
 
 from checks.base import STREAM_BATCH, AuditContext, Check, Finding, is_broken
 from checks.common import outcome
-from govaudit.models import Document, Link, Page
+from govaudit.models import Document, Link, Page, Probe
 
 # Where a service portal sends a visitor it cannot serve: a search page or an error page.
 ERROR_URL = re.compile(r"search|sousuo|error|404|notfound", re.IGNORECASE)
@@ -88,14 +88,23 @@ class LK01(Check):
             if page_title and "解读" in page_title and url not in sources:
                 sources[url] = (f"解读《{doc_title or page_title}》", columns.get(column_url or ""))
         seen: set[tuple[str, str]] = set()
-        for link in ctx.links(Link.kind == "service"):
+        # Each service link with its target's probe, joined by the database (a query per link was most of
+        # this check's time at 100,000 pages).
+        links = (
+            select(Link.from_url, Link.to_url, Link.anchor, Link.status, Link.error, Link.final_url,
+                   Probe.id.label("probe"), Probe.status.label("probe_status"), Probe.error.label("probe_error"),
+                   Probe.final_url.label("probe_final_url"), Probe.title, Probe.text)
+            .outerjoin(Probe, and_(Probe.crawl_run_id == run, Probe.url == Link.to_url))
+            .where(Link.crawl_run_id == run, Link.kind == "service")
+            .order_by(Link.id)
+        )
+        for link in ctx.session.execute(links).yield_per(STREAM_BATCH):
             if link.from_url not in sources or (link.from_url, link.to_url) in seen:
                 continue
             seen.add((link.from_url, link.to_url))
-            probe = ctx.probe(link.to_url)
-            if probe is not None:
-                status, error, final_url = probe.status, probe.error, probe.final_url
-                title, text = probe.title, probe.text
+            if link.probe is not None:
+                status, error, final_url = link.probe_status, link.probe_error, link.probe_final_url
+                title, text = link.title, link.text
             else:
                 status, error, final_url, title, text = link.status, link.error, link.final_url, None, None
             problem = landing_problem(status, error, final_url, title, text)

@@ -128,10 +128,10 @@ class MD02(Check):
         columns = _columns(ctx)
         # Earliest first, so the later copy is the one reported as the duplicate; sorted and read one at a
         # time by the database.
-        ordered = (select(Document)
+        ordered = (select(*Document.__table__.c)
                    .where(Document.crawl_run_id == ctx.run.id, Document.index_number.is_not(None))
                    .order_by(Document.published_date.is_(None), Document.published_date, Document.url))
-        numbered = (doc for doc in ctx.session.scalars(ordered).yield_per(STREAM_BATCH) if not _blank(doc.index_number))
+        numbered = (doc for doc in ctx.session.execute(ordered).yield_per(STREAM_BATCH) if not _blank(doc.index_number))
         first_with: dict[str, tuple[str, dt.date | None]] = {}  # the first document's URL and date
         for doc in numbered:
             text = (doc.index_number or "").strip()
