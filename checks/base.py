@@ -8,12 +8,16 @@ good example (sections "Rule", "Source", "Bad", "Good").
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from govaudit.config import SiteConfig
@@ -39,6 +43,24 @@ class Finding:
     key: str = ""
 
 
+@functools.cache
+def _code_digest() -> str:
+    """A hash of the checks' code and what they import of govaudit's: an audit by other code is another audit."""
+    digest = hashlib.sha1()
+    for folder in (Path(__file__).parent, Path(__file__).parent.parent / "govaudit"):
+        for path in sorted(folder.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def audit_fingerprint(site: SiteConfig) -> str:
+    """What an audit's findings depend on besides the run's rows and date: the checks' code and the site's
+    config (thresholds, hosts, columns). Stored with a run audited in full without a check failing
+    (``crawl_run.stats["audit_fingerprint"]``), so that the next run may rely on it (``AuditContext.fresh``)."""
+    config = json.dumps(site.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha1(f"{_code_digest()}\0{config}".encode()).hexdigest()
+
+
 class AuditContext:
     """One crawl run and its site's config, with the queries checks share."""
 
@@ -47,6 +69,46 @@ class AuditContext:
         self.run = run
         self.site = site
         self.as_of: dt.date = run.as_of
+        self._unchanged: tuple[int | None, frozenset[str]] | None = None
+
+    # --- what an incremental crawl copied ------------------------------------------------------
+    def unchanged_from(self) -> tuple[int | None, frozenset[str]]:
+        """The earlier run whose audit holds for the rows tonight's crawl copied from it, and the columns
+        whose name or category is not what it was then; ``(None, ...)`` when no audit holds.
+
+        An incremental crawl copies the rows of a page it carries (crawler.revisit) only when the page had
+        no finding in that run's audit, and only from a run crawled with the same site config. When that
+        audit ran every check without a failure, by the same code and with the same config as tonight's
+        (``audit_fingerprint``), a check whose findings on a page depend on that page's rows alone finds
+        nothing on a copied page tonight either, and need not read it (``fresh``)."""
+        if self._unchanged is None:
+            since = self.session.scalar(select(Page.copied_from).where(
+                Page.crawl_run_id == self.run.id, Page.copied_from.is_not(None)).limit(1))
+            then = self.session.get(CrawlRun, since) if since is not None else None
+            if then is None or then.status != "completed" or \
+                    (then.stats or {}).get("audit_fingerprint") != audit_fingerprint(self.site):
+                self._unchanged = (None, frozenset())
+            else:
+                def described(run_id: int) -> dict[str, tuple[str, str | None]]:
+                    return {url: (name, category) for url, name, category in self.session.execute(
+                        select(Column.url, Column.name, Column.category).where(Column.crawl_run_id == run_id))}
+                before = described(since)
+                changed = frozenset(url for url, seen in described(self.run.id).items() if before.get(url) != seen)
+                self._unchanged = (since, changed)
+        return self._unchanged
+
+    def fresh(self, model) -> ColumnElement[bool]:
+        """A condition on ``Page`` or ``Document`` rows: those a check of each page alone (its text, its
+        document's metadata and column) must read tonight. That is every row, except, when an earlier
+        audit holds (``unchanged_from``), the rows copied unchanged from its run; a document whose column
+        was renamed or re-categorised since is read again."""
+        since, changed = self.unchanged_from()
+        if since is None:
+            return true()
+        fresh = or_(model.copied_from.is_(None), model.copied_from != since)
+        if model is Document and changed:
+            fresh = or_(fresh, Document.column_url.in_(sorted(changed)))
+        return fresh
 
     # --- thresholds -------------------------------------------------------------------------
     def threshold(self, check: type[Check], key: str, column: Column | None = None) -> Any:

@@ -128,8 +128,12 @@ def _page_where(ctx: AuditContext, page: Page) -> dict[str, Any]:
 
 
 def _read_pages(ctx: AuditContext) -> Iterator[Page]:
-    """Pages whose text the crawler read (HTML pages of the site that answered)."""
-    for page in ctx.stream(Page, Page.text.is_not(None), columns=("url", "title", "text", "status", "column_url")):
+    """Pages whose text the crawler read (HTML pages of the site that answered), but for those copied
+    unchanged from a run whose audit holds (``AuditContext.fresh``): SC01 and SC02 judge a page by its
+    title and text alone. (SC01 also by the run's date, through an ID number's birth date: a number
+    whose holder was born after the earlier run cannot be on a page that was already there then.)"""
+    for page in ctx.stream(Page, Page.text.is_not(None), ctx.fresh(Page),
+                           columns=("url", "title", "text", "status", "column_url")):
         if page.status is not None and page.status < 400:
             yield page
 

@@ -80,7 +80,7 @@ class MD01(Check):
 
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = _columns(ctx)
-        for doc in ctx.iter_documents():
+        for doc in ctx.iter_documents(ctx.fresh(Document)):  # judged by the document and its column alone
             column = columns.get(doc.column_url or "")
             if column is None or column.category not in CATALOGUE_CATEGORIES or not _blank(doc.index_number):
                 continue
@@ -211,7 +211,7 @@ class MD03(Check):
 
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = _columns(ctx)
-        for doc in ctx.iter_documents():
+        for doc in ctx.iter_documents(ctx.fresh(Document)):  # judged by the document and its column alone
             column = columns.get(doc.column_url or "")
             if not is_normative(doc, column) or known_validity(doc.validity):
                 continue
@@ -255,7 +255,7 @@ class MD04(Check):
 
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = _columns(ctx)
-        for doc in ctx.iter_documents():
+        for doc in ctx.iter_documents(ctx.fresh(Document)):  # judged by the document and its column alone
             column = columns.get(doc.column_url or "")
             if column is None or column.category not in CATALOGUE_CATEGORIES:
                 continue

@@ -12,7 +12,7 @@ from typing import Any
 
 from scrapy import signals
 from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from crawler.annual_reports import settle_reports
 from crawler.items import (
@@ -147,6 +147,8 @@ class AuditDatabasePipeline:
             adds_links = row.pop("adds_links", False)
             if not isinstance(item, AnnualReportItem) and row.get("fetched_at") is None:
                 row["fetched_at"] = utcnow()
+            if model is Page:
+                row["copied_from"] = None  # made from tonight's answer, even where a copy was stored first
             if self._stored_before(model, item.url, seen):
                 self.updates.append((model, row))
                 if model is Page and not adds_links:
@@ -368,6 +370,20 @@ def settle_documents(session: Session, run_id: int) -> None:
         update(Document)
         .where(Document.crawl_run_id == run_id, Document.url == first.c.url)
         .values(column_url=first.c.column_url)
+    )
+    # A document copied from an earlier run (crawler.writer.copy_carried) that tonight is another column's
+    # is not the row it was: it is audited as a fresh one (Document.copied_from).
+    then = aliased(Document)
+    same_column = (
+        select(then.id)
+        .where(then.crawl_run_id == Document.copied_from, then.url == Document.url,
+               then.column_url.is_not_distinct_from(Document.column_url))
+        .exists()
+    )
+    session.execute(
+        update(Document)
+        .where(Document.crawl_run_id == run_id, Document.copied_from.is_not(None), ~same_column)
+        .values(copied_from=None)
     )
     listed = select(Listing.url).where(
         Listing.crawl_run_id == run_id, Listing.url.is_not(None), Listing.column_url.in_(columns)

@@ -43,25 +43,28 @@ def copy_carried(session: Session, run_id: int, previous_run: int, pages: list[t
     """The rows of pages carried unchanged from ``previous_run`` (crawler.revisit), copied into ``run_id``
     by the database itself: each page (at tonight's depth, a plain page again until the run's documents
     are settled), its links (their targets' outcomes are tonight's, settled after the crawl) and its
-    document (its column too)."""
+    document (its column too). The page and the document name the run they were copied from
+    (``copied_from``)."""
     by_depth: dict[int, list[str]] = {}
     for url, depth in pages:
         by_depth.setdefault(depth, []).append(url)
     urls = bindparam("urls", expanding=True)
-    kept = [c for c in Page.__table__.columns.keys() if c not in ("id", "crawl_run_id", "depth", "kind", "column_url")]
+    kept = [c for c in Page.__table__.columns.keys()
+            if c not in ("id", "crawl_run_id", "depth", "kind", "column_url", "copied_from")]
     page_copy = insert(Page.__table__).from_select(
-        ["crawl_run_id", "depth", "kind", "column_url", *kept],
-        select(literal(run_id, Integer), bindparam("depth", type_=Integer), literal("other"), null(), *(Page.__table__.c[c] for c in kept))
+        ["crawl_run_id", "depth", "kind", "column_url", "copied_from", *kept],
+        select(literal(run_id, Integer), bindparam("depth", type_=Integer), literal("other"), null(),
+               literal(previous_run, Integer), *(Page.__table__.c[c] for c in kept))
         .where(Page.crawl_run_id == previous_run, Page.url.in_(urls)))
     link_kept = ["from_url", "to_url", "anchor", "kind", "hidden"]
     link_copy = insert(Link.__table__).from_select(
         ["crawl_run_id", *link_kept],
         select(literal(run_id, Integer), *(Link.__table__.c[c] for c in link_kept))
         .where(Link.crawl_run_id == previous_run, Link.from_url.in_(urls)).order_by(Link.id))
-    doc_kept = [c for c in Document.__table__.columns.keys() if c not in ("id", "crawl_run_id", "column_url")]
+    doc_kept = [c for c in Document.__table__.columns.keys() if c not in ("id", "crawl_run_id", "column_url", "copied_from")]
     doc_copy = insert(Document.__table__).from_select(
-        ["crawl_run_id", "column_url", *doc_kept],
-        select(literal(run_id, Integer), null(), *(Document.__table__.c[c] for c in doc_kept))
+        ["crawl_run_id", "column_url", "copied_from", *doc_kept],
+        select(literal(run_id, Integer), null(), literal(previous_run, Integer), *(Document.__table__.c[c] for c in doc_kept))
         .where(Document.crawl_run_id == previous_run, Document.url.in_(urls)))
     for depth, group in by_depth.items():
         for start in range(0, len(group), COPY_CHUNK):

@@ -262,6 +262,7 @@ def audit_crawl_run(session: Session, run: CrawlRun, site: SiteConfig, deadline_
     """Run every check on a crawled run and store its findings; returns the checks' error lines.
     ``parallel``: the run was committed by the crawler's process, so a second process may read it too
     (``checks.registry.run_checks``)."""
+    from checks.base import audit_fingerprint
     from checks.registry import run_checks
 
     url = session.get_bind().url
@@ -280,6 +281,14 @@ def audit_crawl_run(session: Session, run: CrawlRun, site: SiteConfig, deadline_
     run.finished_at = utcnow()
     if errors:
         stats["check_errors"] = errors
+    else:
+        stats.pop("check_errors", None)
+    # What the next incremental run may rely on for the pages it copies from this one (AuditContext.fresh):
+    # only an audit in which every check ran.
+    if errors:
+        stats.pop("audit_fingerprint", None)
+    else:
+        stats["audit_fingerprint"] = audit_fingerprint(site)
     run.stats = stats
     return errors
 

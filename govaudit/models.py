@@ -114,6 +114,10 @@ class Page(Base):
     text: Mapped[str | None] = mapped_column(Text)
     meta_tags: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     footer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The earlier run this row was copied from, unchanged (a page carried by an incremental crawl:
+    # crawler.revisit); None when it was made from tonight's answer or reading. The audit need not read
+    # such a page again for checks of the page alone (checks.base.AuditContext.fresh).
+    copied_from: Mapped[int | None] = mapped_column(Integer)
 
 
 class Link(Base):
@@ -225,6 +229,8 @@ class Document(Base):
     topic: Mapped[str | None] = mapped_column(String(200))  # 主题分类
     has_metadata: Mapped[bool] = mapped_column(Boolean, default=False)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # every label/value pair as found
+    # The earlier run this row was copied from, in the same column as then (Page.copied_from).
+    copied_from: Mapped[int | None] = mapped_column(Integer)
 
 
 class Screenshot(Base):

@@ -158,7 +158,7 @@ _OTHER_STAT_LABELS = {"columns": "栏目数", "probes": "探测的服务与外�
                       "recovered": "复查后恢复数", "resumed": "中断后续抓次数",
                       "reused": "未变化页面复用解析结果数",
                       "carried": "沿用上次结果、本次未重新请求的页面数"}
-_HIDDEN_STATS = {"rows"}
+_HIDDEN_STATS = {"rows", "audit_fingerprint"}  # for developers and the next run, not auditors
 RUN_STATUS_LABELS = {"running": "进行中", "crawled": "已抓取", "completed": "已完成", "failed": "失败"}
 VERDICT_LABELS = {"pass": "合格", "fail": "单项否决不合格", "incomplete": "检查未完成"}
 
