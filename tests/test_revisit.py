@@ -14,7 +14,7 @@ from crawler.revisit import due
 from govaudit.audit import CrawlOptions, run
 from govaudit.db import open_database
 from govaudit.findings import run_findings
-from govaudit.models import CrawlRun, Document, Link, Page
+from govaudit.models import CrawlRun, Document, Link, Listing, Page
 from tests.conftest import audit_db_url
 from tests.mockserver import MockServer, Reply
 from tests.test_lifecycle import article, list_page, page
@@ -264,3 +264,29 @@ def test_a_page_that_failed_last_night_is_asked_for_again(tmp_path):
     assert "/art/2.html" not in asked and "/art/1.html" not in asked
     assert third.stats["carried"] == 3
     assert rows(tmp_path, Page, third.id)[u("/art/2.html")].status == 200
+
+
+@pytest.mark.parametrize("dates, later", [("full", False), ("full", True), ("year-less", True)])
+def test_a_list_page_of_the_same_bytes_is_not_read_again_unless_its_dates_read_otherwise(tmp_path, dates, later):
+    site = Site()
+    if dates == "year-less":  # 06-10: the year is the night's (the last 06-10 before it)
+        site.entries = [(url, title, date[5:]) for url, title, date in site.entries]
+        site.refresh()
+    with MockServer(site.routes) as server:
+        u = server.url
+        config = config_for(tmp_path, server)
+        urls = [u(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")]
+        first = night(tmp_path, config, a_night([], urls))
+        second = night(tmp_path, config, a_night([], urls, after=dt.date(2027, 6, 11) if later else dt.date(2026, 6, 15)))
+    assert first.stats["lists_reused"] == 0
+    assert second.stats["lists_reused"] == (0 if dates == "year-less" else 1)
+    with open_database(audit_db_url(tmp_path))() as session:
+        listed = {run.id: sorted((l.column_url, l.page_url, l.position, l.title, l.url, l.date, l.date_text)
+                                 for l in session.scalars(select(Listing).where(Listing.crawl_run_id == run.id)))
+                  for run in (first, second)}
+    assert len(listed[first.id]) == 3
+    if dates == "year-less":
+        assert {entry[5] for entry in listed[second.id]} == {dt.date(2027, 6, d) for d in (8, 9, 10)}
+        assert [entry[:5] for entry in listed[first.id]] == [entry[:5] for entry in listed[second.id]]
+    else:
+        assert listed[first.id] == listed[second.id]
