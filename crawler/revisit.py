@@ -40,8 +40,10 @@ from its reading as before.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +56,12 @@ from govaudit.db import make_engine
 from govaudit.models import CrawlRun, FindingRecord, Listing, Page
 
 CARRIED_KINDS = ("other", "document")
+
+
+@functools.lru_cache(maxsize=8192)
+def _reads_as(text: str, as_of: dt.date | None) -> dt.date | None:
+    """``parse_date``, remembered: a site's documents share a few thousand date texts."""
+    return parse_date(text, as_of=as_of)
 
 
 def due(url: str, as_of: dt.date, days: int) -> bool:
@@ -122,11 +130,11 @@ class Revisits:
             return None
         return cls(days, as_of, readings, previous, flagged, previous_run, previous_as_of, copies)
 
-    def dates_hold(self, date_texts: dict[str, str]) -> bool:
+    def dates_hold(self, date_texts: dict[str, str] | Iterable[tuple[str, str]]) -> bool:
         """Whether a document's dates, as written, read as the same days tonight as on the last run (a
-        year-less date may not): only then may its row be copied."""
-        return all(parse_date(text, as_of=self.previous_as_of) == parse_date(text, as_of=self.as_of)
-                   for text in date_texts.values())
+        year-less date may not): only then may its row be copied. ``date_texts``: name -> text, or pairs."""
+        pairs = date_texts.items() if isinstance(date_texts, dict) else date_texts
+        return all(_reads_as(text, self.previous_as_of) == _reads_as(text, self.as_of) for _, text in pairs)
 
     def lookup(self, url: str, listed: int | None = None) -> Carried | None:
         """The last answer of ``url`` when the page may be carried (see the module's rules), else None.

@@ -45,6 +45,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def masked_url(url: str) -> str:
     """The URL as it may be printed or logged: a password in it becomes ***."""
+    if "@" not in url:  # nearly every URL and anchor: no password to hide
+        return url
     return _PASSWORD_IN_URL.sub(r"\1***@", url)
 
 

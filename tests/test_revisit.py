@@ -281,8 +281,8 @@ def test_a_list_page_of_the_same_bytes_is_not_read_again_unless_its_dates_read_o
     assert first.stats["lists_reused"] == 0
     assert second.stats["lists_reused"] == (0 if dates == "year-less" else 1)
     with open_database(audit_db_url(tmp_path))() as session:
-        listed = {run.id: sorted((l.column_url, l.page_url, l.position, l.title, l.url, l.date, l.date_text)
-                                 for l in session.scalars(select(Listing).where(Listing.crawl_run_id == run.id)))
+        listed = {run.id: sorted((e.column_url, e.page_url, e.position, e.title, e.url, e.date, e.date_text)
+                                 for e in session.scalars(select(Listing).where(Listing.crawl_run_id == run.id)))
                   for run in (first, second)}
     assert len(listed[first.id]) == 3
     if dates == "year-less":

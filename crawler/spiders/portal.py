@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 
 from crawler import callbacks, readers
 from crawler.annual_reports import ReportFinder, report_kind, request_meta
+from crawler.dates import find_date
 from crawler.encoding import decode_body
 from crawler.items import (
     CarriedItem,
@@ -47,12 +48,11 @@ from crawler.listing import (
     read_data,
     read_list,
 )
-from crawler.dates import find_date
 from crawler.messages import MessageFields, join_messages, read_board
 from crawler.metadata import DocumentMeta, redate
 from crawler.new_media import read_account_page
 from crawler.readers import ReaderPool, page_title, parse_tree, read_html
-from crawler.reuse import PageReading, ReadingStore
+from crawler.reuse import READER_VERSION, Carry, PageReading, ReadingStore
 from crawler.revisit import Carried, Revisits, listing_signature
 from govaudit.config import SiteConfig, host_allowed, host_of
 from govaudit.db import masked_url
@@ -448,11 +448,14 @@ class PortalSpider(Spider):
         try:
             found = self._carried(url, listed)
             if found is not None:
-                carried, reading = found
-                if self.revisits.copies and (reading is None or reading.document is None
-                                             or self.revisits.dates_hold(reading.document.date_texts)):
-                    yield from self._carry_rows(url, hops, carried, reading)
+                carried, summary = found
+                if self.revisits.copies and (summary is None or not summary.date_texts
+                                             or self.revisits.dates_hold(summary.date_texts)):
+                    yield from self._carry_rows(url, hops, carried, summary)
                     return
+                reading = self._carried_reading(carried) if summary is not None else None
+                if summary is not None and reading is None:
+                    raise NeedsBody(url)  # its reading is gone: the page is asked for
                 response = self._carried_response(url, hops, carried, reading)
                 if not self._admit(url, False):
                     return
@@ -476,7 +479,7 @@ class PortalSpider(Spider):
         if request is not None:
             yield request
 
-    def _carried(self, url: str, listed: int | None) -> tuple[Carried, PageReading | None] | None:
+    def _carried(self, url: str, listed: int | None) -> tuple[Carried, Carry | None] | None:
         """The last answer of a page the crawl may carry instead of asking again, and, for an HTML page,
         what it read as (crawler.revisit); None when the page is asked for."""
         assert self.revisits is not None and self.readings is not None
@@ -491,13 +494,19 @@ class PortalSpider(Spider):
             return carried, None
         # Carried only as it read last time: a page the readers have not seen (a new release of them)
         # or a board's message is asked for.
-        reading = self.readings.get(self.readings.key(answer["url"], answer["sha1"]))
-        if reading is None or reading.links is None or reading.message is not None:
+        summary = answer.get("carry")
+        if not isinstance(summary, Carry) or summary.version != READER_VERSION or summary.message:
             return None
-        titles = (reading.title, reading.document.title if reading.document is not None else None)
-        if any(report_kind(title) for title in titles if title):
+        if any(report_kind(title) for title in (summary.title, summary.document_title) if title):
             return None  # an annual report is read from its HTML, which is not kept
-        return carried, reading
+        return carried, summary
+
+    def _carried_reading(self, carried: Carried) -> PageReading | None:
+        """A carried page's whole reading, for its rows to be made afresh (``_carried_response``)."""
+        assert self.readings is not None
+        answer = carried.answer
+        reading = self.readings.get(self.readings.key(answer["url"], answer["sha1"]))
+        return reading if reading is not None and reading.links is not None else None
 
     def _carried_response(self, url: str, hops: int, carried: Carried, reading: PageReading | None) -> Response:
         """A carried page as a response without a body (its hash, size and reading come from the readings
@@ -512,25 +521,20 @@ class PortalSpider(Spider):
         return Response(answer["url"], status=200, headers=answer["headers"], body=b"", flags=["carried"],
                         request=request)
 
-    def _carry_rows(self, url: str, hops: int, carried: Carried, reading: PageReading | None):
+    def _carry_rows(self, url: str, hops: int, carried: Carried, summary: Carry | None):
         """A carried page whose rows are copied from the last run's in the database (crawler.writer):
         what ``_handle`` would make of it, but only what the crawl goes on with is made here (the
-        attachments a link names as a report's, the links to follow or probe). The page is handed to the
-        pipeline with the others of this callback (``_carried_item``)."""
+        attachments a link names as a report's, the links to follow or probe), from the page's
+        ``Carry``. The page is handed to the pipeline with the others of this callback (``_carried_item``)."""
         link_items: list[LinkItem] = []
         fetch: list[str] = []
-        if reading is not None:
-            link_items = [
-                LinkItem(from_url=url, to_url=normalize_url(link.url),
-                         anchor=masked_url(link.anchor[:500]) or None, kind=self.link_kind(link.url, link.in_nav))
-                for link in reading.links
-            ]
-            document = reading.document
-            title = (document.title if document is not None and document.title else None) or clean_title(
-                masked(reading.title), self.site.name)
+        if summary is not None:
+            link_items = [LinkItem(from_url=url, to_url=normalize_url(link_url), anchor=masked_url(anchor[:500]) or None,
+                                   kind=self.link_kind(link_url, in_nav))
+                          for link_url, anchor, in_nav in summary.links]
+            title = summary.document_title or clean_title(masked(summary.title), self.site.name)
             # The page's own report row needs its HTML (NeedsBody: it is asked for); never so here.
-            _items, fetch = self.reports.on_page(url, title, _no_body, link_items,
-                                                 document.published_date if document is not None else None)
+            _items, fetch = self.reports.on_page(url, title, _no_body, link_items, summary.published_date)
         if not self._admit(url, False):
             return
         self.carried += 1
@@ -538,9 +542,9 @@ class PortalSpider(Spider):
         self.pages_done += 1
         self.parsed.add(url)
         self._carrying.append((url, hops))
-        if reading is not None:
+        if summary is not None:
             self._carrying_links += len(link_items)
-            self._carrying_documents += reading.document is not None
+            self._carrying_documents += summary.has_document
         for target in fetch:
             request = self._page_request(target, hops + 1, priority=2, again=target in self.parsed,
                                          extra=request_meta(self.reports.attachments[target]))
@@ -821,10 +825,13 @@ class PortalSpider(Spider):
                 yield report
             return
         html = meta["carried_html"] if carried else self._is_html(response, content_type)
+        answer = None  # this answer, kept for revisiting (crawler.revisit); an HTML page's with its Carry
         if not carried and self.readings is not None and kind == "other" and rendered is None and final_url == url:
-            self.readings.put_answer(url, {"url": response.url, "headers": dict(response.headers),
-                                           "sha1": page.content_hash, "size": page.size, "html": html})
+            answer = {"url": response.url, "headers": dict(response.headers), "sha1": page.content_hash,
+                      "size": page.size, "html": html}
         if not html:
+            if answer is not None:
+                self.readings.put_answer(url, answer)
             yield page
             return
         off_site = not host_allowed(response.url, self.site.allowed_hosts)
@@ -854,6 +861,9 @@ class PortalSpider(Spider):
                 text, reading, tree, listed = self._read(response, content_type, rendered, kind, off_site or moved)
         if fresh and key and reading.links is not None:
             self.readings.put(key, reading, pickled)
+        if answer is not None:
+            answer["carry"] = Carry.of(reading) if key else None
+            self.readings.put_answer(url, answer)
         page.encoding, page.encoding_source = reading.encoding, reading.encoding_source
         # A password written into a page (a URL with user:password) is stored masked, as links are.
         page.title, page.text, page.meta_tags, page.footer = (
