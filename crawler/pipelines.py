@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from scrapy import signals
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, union, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from crawler.annual_reports import settle_reports
@@ -337,18 +337,45 @@ def store_messages(session: Session, run_id: int, messages: list[MessageItem]) -
 
 
 def resolve_link_status(session: Session, run_id: int) -> None:
-    """Give each link its target's outcome: the page row for internal links, the probe for others."""
+    """Give each link its target's outcome: the page row for internal links, the probe for others.
+
+    Links copied from an earlier run with their page (crawler.writer.copy_carried) hold their targets'
+    outcomes of then: only those whose target's outcome is not what it was then are settled again (nine in
+    ten of an unchanged night's links are copied; updating them all was most of its settling)."""
+    since = session.scalar(select(Page.copied_from).where(Page.crawl_run_id == run_id,
+                                                           Page.copied_from.is_not(None)).limit(1))
     for model, kinds in ((Page, ("nav", "content")), (Probe, ("service", "external"))):
         target = select(model).where(model.crawl_run_id == run_id, model.url == Link.to_url)
+        where = [Link.crawl_run_id == run_id, Link.kind.in_(kinds)]
+        if since is not None:
+            unsettled = and_(Link.status.is_(None), Link.error.is_(None), Link.final_url.is_(None))
+            where.append(or_(unsettled, Link.to_url.in_(_changed_targets(model, run_id, since))))
         session.execute(
             update(Link)
-            .where(and_(Link.crawl_run_id == run_id, Link.kind.in_(kinds)))
+            .where(*where)
             .values(
                 status=target.with_only_columns(model.status).scalar_subquery(),
                 error=target.with_only_columns(model.error).scalar_subquery(),
                 final_url=target.with_only_columns(model.final_url).scalar_subquery(),
             )
         )
+
+
+def _changed_targets(model: type, run_id: int, since: int):
+    """The URLs of ``model`` rows (pages or probes) whose outcome tonight is not the one of run ``since``:
+    new, changed or gone."""
+    now, then = aliased(model), aliased(model)
+    changed = (
+        select(now.url)
+        .outerjoin(then, and_(then.crawl_run_id == since, then.url == now.url))
+        .where(now.crawl_run_id == run_id,
+               or_(then.id.is_(None), now.status.is_distinct_from(then.status),
+                   now.error.is_distinct_from(then.error), now.final_url.is_distinct_from(then.final_url)))
+    )
+    gone = select(then.url).where(
+        then.crawl_run_id == since,
+        ~select(now.id).where(now.crawl_run_id == run_id, now.url == then.url).exists())
+    return union(changed, gone)
 
 
 def settle_documents(session: Session, run_id: int) -> None:

@@ -42,7 +42,7 @@ COPY_CHUNK = 400  # URLs a copying statement names
 def copy_carried(session: Session, run_id: int, previous_run: int, pages: list[tuple[str, int]]) -> None:
     """The rows of pages carried unchanged from ``previous_run`` (crawler.revisit), copied into ``run_id``
     by the database itself: each page (at tonight's depth, a plain page again until the run's documents
-    are settled), its links (their targets' outcomes are tonight's, settled after the crawl) and its
+    are settled), its links (with their targets' outcomes of then, settled after the crawl) and its
     document (its column too). The page and the document name the run they were copied from
     (``copied_from``)."""
     by_depth: dict[int, list[str]] = {}
@@ -56,7 +56,9 @@ def copy_carried(session: Session, run_id: int, previous_run: int, pages: list[t
         select(literal(run_id, Integer), bindparam("depth", type_=Integer), literal("other"), null(),
                literal(previous_run, Integer), *(Page.__table__.c[c] for c in kept))
         .where(Page.crawl_run_id == previous_run, Page.url.in_(urls)))
-    link_kept = ["from_url", "to_url", "anchor", "kind", "hidden"]
+    # With last night's outcomes of their targets: settled again after the crawl only where a target's
+    # outcome changed (crawler.pipelines.resolve_link_status).
+    link_kept = ["from_url", "to_url", "anchor", "kind", "hidden", "status", "error", "final_url"]
     link_copy = insert(Link.__table__).from_select(
         ["crawl_run_id", *link_kept],
         select(literal(run_id, Integer), *(Link.__table__.c[c] for c in link_kept))

@@ -290,3 +290,28 @@ def test_a_list_page_of_the_same_bytes_is_not_read_again_unless_its_dates_read_o
         assert [entry[:5] for entry in listed[first.id]] == [entry[:5] for entry in listed[second.id]]
     else:
         assert listed[first.id] == listed[second.id]
+
+
+@pytest.mark.db  # the copied links keep their targets' outcomes, settled again where one changed
+def test_a_copied_link_gets_the_outcome_its_target_has_tonight(tmp_path):
+    site = Site()
+    articles = ["/art/1.html", "/art/2.html", "/art/3.html"]
+    with server_with_turns(site, ["/files/a1.pdf"], articles) as server:
+        u = server.url
+        config = config_for(tmp_path, server)
+        first = night(tmp_path, config, a_night([], [u(p) for p in [*articles, "/files/a1.pdf"]]))
+        # Tonight the attachment is on its turn and gone; the article linking it is carried, its rows copied.
+        site.routes["/files/a1.pdf"] = Reply("<html><body>404</body></html>", status=404)
+        hits = dict(server.hits)
+        second = night(tmp_path, config, a_night([u("/files/a1.pdf")], [u(p) for p in articles]))
+        asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
+    assert "/files/a1.pdf" in asked and "/art/1.html" not in asked
+    assert second.stats["copied"] >= 2
+    before, after = link_rows(tmp_path, first.id), link_rows(tmp_path, second.id)
+    to_pdf = [row for row in after if row[1] == u("/files/a1.pdf")]
+    assert [(row[0], row[5]) for row in to_pdf] == [(u("/art/1.html"), 404)]
+    # Every other link is as it was.
+    assert [row for row in before if row[1] != u("/files/a1.pdf")] == [row for row in after if row[1] != u("/files/a1.pdf")]
+    with open_database(audit_db_url(tmp_path))() as session:
+        found = {(f.check, f.url) for f in run_findings(session, [session.get(CrawlRun, second.id)])}
+    assert any(check == "AV03" for check, _ in found)
