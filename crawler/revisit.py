@@ -21,12 +21,16 @@ of these hold (``limits.revisit_days`` = N, 7 by default; 0 asks for every page 
   (an edited entry is asked at once); else a carried page links it, or a page asked for tonight below
   such an entry (on its turn, say) that read as it read last time, so links what it linked then.
 
-The home page, every column and list page, every page they link other than through a list entry, message
+The home page, every column's own page, every page they link other than through a list entry, message
 boards, 政务新媒体 accounts, annual reports' attachments and outside links (probes) are asked every night
 whatever this says, so 栏目更新, blank columns, dead links of the menus and home page, unanswered messages
-and dead service links are judged on tonight's answers. A carried page is
-stored with the time of its last real answer (``page.fetched_at``) and counted in ``stats.carried``.
-``govaudit run --full`` asks for everything.
+and dead service links are judged on tonight's answers. A column's **further list pages** (``index_1.html``
+…) follow the list page before them: when that one answered what it answered last run (a new entry on top
+shifts every page, so the first page changes with any new document), a further list page that is not on
+its turn, that no finding names and whose last answer was last run's is carried too, read from the list
+kept with its reading (``stats.lists_carried``); its entries then lead to their pages as above. A carried
+page is stored with the time of its last real answer (``page.fetched_at``) and counted in
+``stats.carried``. ``govaudit run --full`` asks for everything.
 
 A carried page's rows (the page, its links, its document) are what the last run stored, so when the
 site's configuration is the same as then (``crawl_run.site_config``: which hosts are the site's, which
@@ -85,7 +89,7 @@ class Carried:
 class Revisits:
     def __init__(self, days: int, as_of: dt.date, readings: ReadingStore, previous: dict[str, int],
                  flagged: set[str], previous_run: int | None = None, previous_as_of: dt.date | None = None,
-                 copies: bool = False):
+                 copies: bool = False, lists: dict[str, tuple[str | None, str | None, str]] | None = None):
         self.days = days
         self.as_of = as_of
         self.oldest = time.time() - days * 86400
@@ -96,6 +100,8 @@ class Revisits:
         self.previous_as_of = previous_as_of
         # The rows of a carried page may be copied from the last run's (the site's config is the same).
         self.copies = copies and previous_run is not None
+        # The last run's column and list pages: url -> (content hash, column, kind).
+        self.lists = lists or {}
 
     @classmethod
     def open(cls, *, days: int, as_of: dt.date, readings: ReadingStore | None, db_url: str | None,
@@ -123,18 +129,41 @@ class Revisits:
                     select(Listing.url, Listing.title, Listing.date).where(Listing.crawl_run_id == previous_run)):
                 if url in previous:
                     previous[url] = listing_signature(title, date)
+            lists = {url: (content_hash, column_url, kind) for url, content_hash, column_url, kind in session.execute(
+                select(Page.url, Page.content_hash, Page.column_url, Page.kind).where(
+                    Page.crawl_run_id == previous_run, Page.status == 200, Page.error.is_(None),
+                    Page.kind.in_(("column", "list"))))}
             flagged = set(session.scalars(select(FindingRecord.url).where(
                 FindingRecord.crawl_run_id == previous_run, FindingRecord.status != "resolved")))
         engine.dispose()
         if not previous:
             return None
-        return cls(days, as_of, readings, previous, flagged, previous_run, previous_as_of, copies)
+        return cls(days, as_of, readings, previous, flagged, previous_run, previous_as_of, copies, lists)
 
     def dates_hold(self, date_texts: dict[str, str] | Iterable[tuple[str, str]]) -> bool:
         """Whether a document's dates, as written, read as the same days tonight as on the last run (a
         year-less date may not): only then may its row be copied. ``date_texts``: name -> text, or pairs."""
         pairs = date_texts.items() if isinstance(date_texts, dict) else date_texts
         return all(_reads_as(text, self.previous_as_of) == _reads_as(text, self.as_of) for _, text in pairs)
+
+    def list_unchanged(self, url: str, content_hash: str | None) -> bool:
+        """Whether a column's page or a further list page answered tonight what it answered last run."""
+        then = self.lists.get(url)
+        return then is not None and content_hash is not None and then[0] == content_hash
+
+    def lookup_list(self, url: str, column_url: str) -> Carried | None:
+        """The last answer of a further list page of ``column_url`` when it may be carried: the list page
+        before it is unchanged tonight (the caller knows), and the page was that column's list page last
+        run, is not on its turn, no finding names it, and its last answer is last run's and recent."""
+        then = self.lists.get(url)
+        if then is None or then[1] != column_url or then[2] != "list" or url in self.flagged \
+                or due(url, self.as_of, self.days):
+            return None
+        found = self.readings.answer(url)
+        if found is None or found[0] < self.oldest or found[1].get("sha1") != then[0]:
+            return None
+        fetched_at = dt.datetime.fromtimestamp(found[0], dt.UTC).replace(tzinfo=None)
+        return Carried(answer=found[1], fetched_at=fetched_at)
 
     def lookup(self, url: str, listed: int | None = None) -> Carried | None:
         """The last answer of ``url`` when the page may be carried (see the module's rules), else None.

@@ -157,6 +157,7 @@ _OTHER_STAT_LABELS = {"columns": "栏目数", "probes": "探测的服务与外�
                       "not_probed": "未探测的私网或非 http 链接数", "rechecked": "复查的临时故障数",
                       "recovered": "复查后恢复数", "resumed": "中断后续抓次数",
                       "reused": "未变化页面复用解析结果数", "lists_reused": "未变化列表页复用解析结果数",
+                      "lists_carried": "沿用上次结果、本次未重新请求的列表页数",
                       "carried": "沿用上次结果、本次未重新请求的页面数",
                       "copied": "沿用上次结果并直接复制其数据的页面数"}
 _HIDDEN_STATS = {"rows", "audit_fingerprint"}  # for developers and the next run, not auditors

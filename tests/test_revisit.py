@@ -14,7 +14,7 @@ from crawler.revisit import due
 from govaudit.audit import CrawlOptions, run
 from govaudit.db import open_database
 from govaudit.findings import run_findings
-from govaudit.models import CrawlRun, Document, Link, Listing, Page
+from govaudit.models import Column, CrawlRun, Document, Link, Listing, Page
 from tests.conftest import audit_db_url
 from tests.mockserver import MockServer, Reply
 from tests.test_lifecycle import article, list_page, page
@@ -315,3 +315,62 @@ def test_a_copied_link_gets_the_outcome_its_target_has_tonight(tmp_path):
     with open_database(audit_db_url(tmp_path))() as session:
         found = {(f.check, f.url) for f in run_findings(session, [session.get(CrawlRun, second.id)])}
     assert any(check == "AV03" for check, _ in found)
+
+
+def paginated(title: str, entries: list[tuple[str, str, str]], per_page: int = 2) -> dict[str, Reply]:
+    """A column's list over several pages (index.html's path, index_1.html …), as a CMS writes them."""
+    pages = [entries[k:k + per_page] for k in range(0, len(entries), per_page)]
+    routes = {}
+    for p, chunk in enumerate(pages):
+        items = "".join(f'<li><a href="{url}">{text}</a><span>{date}</span></li>' for url, text, date in chunk)
+        links = [f'<a href="index_{p + 1}.html">下一页</a>'] if p + 1 < len(pages) else []
+        pager = f"<div class='pagination'>共{len(entries)}条 {' '.join(links)} 当前第{p + 1}/{len(pages)}页</div>"
+        reply = page(f'<ul class="list">{items}</ul>{pager}', title,
+                     f'<meta name="ColumnName" content="{title}"><meta name="ColumnType" content="{title}">')
+        routes["/col/zcwj/" if p == 0 else f"/col/zcwj/index_{p}.html"] = reply
+    return routes
+
+
+def test_the_list_pages_after_an_unchanged_one_are_carried_until_the_list_changes(tmp_path):
+    site = Site()
+    site.entries = [(f"/art/{k}.html", f"关于第{k}项工作的通知", f"2026-06-{10 - k:02d}") for k in range(1, 7)]
+    for k in range(1, 7):
+        site.routes[f"/art/{k}.html"] = document(f"关于第{k}项工作的通知", f"11360700MB1234567R/2026-{k:05d}",
+                                                 f"2026-06-{10 - k:02d}")
+    site.refresh = lambda: site.routes.update(paginated("政策文件", site.entries))
+    site.refresh()
+    further = ["/col/zcwj/index_1.html", "/col/zcwj/index_2.html"]
+    articles = [f"/art/{k}.html" for k in range(1, 7)] + ["/files/a1.pdf"]
+    with MockServer(site.routes) as server:
+        u = server.url
+        config = config_for(tmp_path, server)
+        as_of = a_night([], [u(p) for p in [*further, *articles]])
+        first = night(tmp_path, config, as_of)
+        hits = dict(server.hits)
+        second = night(tmp_path, config, as_of)
+        asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
+        assert asked == {"/robots.txt", "/", "/col/zcwj/", "/about.html"}
+        assert second.stats["lists_carried"] == 2
+        assert second.stats["carried"] == 2 + 6  # the two list pages and the articles
+
+        # A new document on top of the list: every list page shows other entries, and each is asked for.
+        site.entries.insert(0, ("/art/7.html", "关于第7项工作的通知", "2026-06-10"))
+        site.routes["/art/7.html"] = document("关于第7项工作的通知", "11360700MB1234567R/2026-00007", "2026-06-10")
+        site.refresh()
+        hits = dict(server.hits)
+        third = night(tmp_path, config, as_of)
+        asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
+    assert {"/col/zcwj/", *further, "/col/zcwj/index_3.html", "/art/7.html"} <= asked
+    assert third.stats["lists_carried"] == 0
+    with open_database(audit_db_url(tmp_path))() as session:
+        listed = {run.id: sorted((e.column_url, e.page_url, e.position, e.title, e.url, e.date)
+                                 for e in session.scalars(select(Listing).where(Listing.crawl_run_id == run.id)))
+                  for run in (first, second, third)}
+        columns = {run.id: [(c.url, c.list_pages, c.truncated) for c in session.scalars(
+            select(Column).where(Column.crawl_run_id == run.id))] for run in (first, second, third)}
+    # The carried night stores the list as the first did: its entries, on their pages, and the column's pages.
+    assert len(listed[first.id]) == 6 and listed[first.id] == listed[second.id]
+    assert columns[first.id] == columns[second.id] == [(u("/col/zcwj/"), 3, False)]
+    assert len(listed[third.id]) == 7 and columns[third.id] == [(u("/col/zcwj/"), 4, False)]
+    assert {t: second.stats["rows"][t] for t in ("page", "link", "listing")} == {
+        t: first.stats["rows"][t] for t in ("page", "link", "listing")}

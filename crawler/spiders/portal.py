@@ -210,6 +210,7 @@ RESUMED_STATE = (
     "pages_done", "errors", "robots_blocked", "static_links", "rendered", "render_errors", "render_seconds",
     "rechecks", "recovered", "not_modified", "not_probed", "home_links", "subcolumns", "query_variants",
     "capped_paths", "accounts_requested", "board_rows", "message_pages", "carried", "copied", "lists_reused",
+    "lists_carried",
 )
 
 
@@ -310,6 +311,8 @@ class PortalSpider(Spider):
         self.carried = 0
         self.copied = 0  # carried pages whose rows were copied from the last run's (crawler.writer)
         self.lists_reused = 0  # list pages whose list was taken as read from the same bytes before (_kept_list)
+        self.lists_carried = 0  # further list pages carried from the last run without a request (_carried_list)
+        self._list_backlog: list[tuple[str, int, str, tuple[Carried, PageReading, ListPage]]] = []
         # Carried pages whose rows are copied from the last run, not yet handed to the pipeline.
         self._carrying: list[tuple[str, int]] = []
         self._carrying_links = 0
@@ -500,6 +503,28 @@ class PortalSpider(Spider):
         if any(report_kind(title) for title in (summary.title, summary.document_title) if title):
             return None  # an annual report is read from its HTML, which is not kept
         return carried, summary
+
+    def _carried_list(self, url: str, column_url: str) -> tuple[Carried, PageReading, ListPage] | None:
+        """A further list page of a column that may be carried from the last run (``Revisits.lookup_list``),
+        with its reading and list as kept (``_kept_list``); None when it is asked for. Not one whose title
+        is an annual report's (read from its HTML, which is not kept)."""
+        if self.revisits is None or self.readings is None:
+            return None
+        carried = self.revisits.lookup_list(url, column_url)
+        if carried is None:
+            return None
+        answer = carried.answer
+        reading, page = self._kept_list(self.readings.key(answer["url"], answer["sha1"]) + LIST_READING)
+        if reading is None or page is None or reading.links is None or report_kind(reading.title):
+            return None
+        return carried, reading, page
+
+    def _carried_list_response(self, url: str, hops: int, column_url: str, carried: Carried, reading: PageReading,
+                               page: ListPage) -> Response:
+        """A carried list page as a response without a body, read by ``_handle`` from its kept list."""
+        response = self._carried_response(url, hops, carried, reading)
+        response.meta.update(list_of=column_url, carried_list=page, download_slot=host_of(url))
+        return response
 
     def _carried_reading(self, carried: Carried) -> PageReading | None:
         """A carried page's whole reading, for its rows to be made afresh (``_carried_response``)."""
@@ -746,6 +771,15 @@ class PortalSpider(Spider):
             await self._read_ahead(response)
         for item in self._handle(response, rendered):  # an async generator has no "yield from"
             yield item
+        # Further list pages carried from the last run (_read_list_page), one after the other: a carried
+        # list page's next one joins the backlog instead of nesting a generator a page.
+        while self._list_backlog:
+            url, hops, column_url, (carried_from, reading, page) = self._list_backlog.pop(0)  # in page order
+            self.carried += 1
+            self.lists_carried += 1
+            for item in self._handle(self._carried_list_response(url, hops, column_url, carried_from, reading,
+                                                                 page), None):
+                yield item
         carried = self._carried_item()
         if carried is not None:
             yield carried
@@ -826,7 +860,8 @@ class PortalSpider(Spider):
             return
         html = meta["carried_html"] if carried else self._is_html(response, content_type)
         answer = None  # this answer, kept for revisiting (crawler.revisit); an HTML page's with its Carry
-        if not carried and self.readings is not None and kind == "other" and rendered is None and final_url == url:
+        if not carried and self.readings is not None and kind in ("other", "list") and rendered is None \
+                and final_url == url:
             answer = {"url": response.url, "headers": dict(response.headers), "sha1": page.content_hash,
                       "size": page.size, "html": html}
         if not html:
@@ -847,7 +882,8 @@ class PortalSpider(Spider):
             column = self.known_column(column_url)
             if column is not None and column.category != "interaction":  # a board's rows are read from its HTML
                 list_key = self.readings.key(response.url, page.content_hash) + LIST_READING
-        text = tree = listed = list_page = None
+        text = tree = listed = None
+        list_page = meta.get("carried_list")  # a further list page carried from the last run (_carried_list)
         ahead = meta.pop("read_ahead", None) if kind == "other" and not off_site and not moved else None
         pickled = None
         if ahead is not None:  # read by a reader process (_read_ahead), or found in the store there
@@ -895,8 +931,10 @@ class PortalSpider(Spider):
         if kind == "home":
             follow_first.extend(self._read_home(listed, base))
         if kind in ("column", "list"):
+            # Unchanged since the last run (or carried from it): the list pages after it may be carried too.
+            unchanged = carried or (self.revisits is not None and self.revisits.list_unchanged(url, page.content_hash))
             follow_first.extend(self._read_list_page(text, listed, list_page, list_key, reading, base, url, column_url,
-                                                     hops, rendered is not None,
+                                                     hops, rendered is not None, unchanged,
                                                      {link.to_url for link in link_items}))
         elif kind == "other" and reading.document is not None:
             yield self._document(reading.document, url, page.title)
@@ -970,7 +1008,7 @@ class PortalSpider(Spider):
 
     def _read_list_page(self, text: str | None, listed: ListingPage | None, kept: ListPage | None,
                         key: str | None, reading: PageReading, base: str, url: str, column_url: str | None,
-                        hops: int, rendered: bool, links: set[str]):
+                        hops: int, rendered: bool, unchanged: bool, links: set[str]):
         """A column's list page: its list (``kept``: as read from the same bytes before), the further list
         pages and the entries to crawl."""
         column = self.known_column(column_url)
@@ -1018,6 +1056,11 @@ class PortalSpider(Spider):
                 column.truncated = True
                 self.column_changed(column, "truncated")
                 break
+            if unchanged and not rendered:
+                found = self._carried_list(next_url, column.url)
+                if found is not None and self._admit(next_url, True):
+                    self._list_backlog.append((next_url, hops, column.url, found))
+                    continue
             # Fetched in another role already (a link to page 2), it is fetched again as a list page.
             request = self._page_request(next_url, hops, list_of=column.url, priority=4, again=True,
                                          render=rendered)
@@ -1334,6 +1377,7 @@ class PortalSpider(Spider):
             "carried": self.carried,
             "copied": self.copied,
             "lists_reused": self.lists_reused,
+            "lists_carried": self.lists_carried,
             "not_probed": self.not_probed,
             "bytes_received": self._bytes_received(),
             "duration_s": round(self._seconds(), 2),
