@@ -147,7 +147,8 @@ def main() -> int:
     out["bytes_received"] = sum(s.get("bytes_received", 0) for s in stats)
     out["not_modified"] = sum(s.get("not_modified", 0) for s in stats)
     out["reused"] = sum(s.get("reused", 0) for s in stats)
-    out["carried"] = sum(s.get("carried", 0) for s in stats)
+    for key in ("carried", "copied", "lists_carried", "lists_reused"):
+        out[key] = sum(s.get(key, 0) for s in stats)
     out["crawl_duration_s"] = sum(s.get("duration_s", 0) for s in stats)
     out["rows"] = [s.get("rows") for s in stats]
     out["failed"] = result.failed
