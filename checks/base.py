@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
-from govaudit.config import SiteConfig
+from govaudit.config import SiteConfig, shaping_config
 from govaudit.models import Column, CrawlRun, Document, Link, Listing, Message, Page, Probe
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2}\d{2}$")
@@ -55,9 +55,11 @@ def _code_digest() -> str:
 
 def audit_fingerprint(site: SiteConfig) -> str:
     """What an audit's findings depend on besides the run's rows and date: the checks' code and the site's
-    config (thresholds, hosts, columns). Stored with a run audited in full without a check failing
-    (``crawl_run.stats["audit_fingerprint"]``), so that the next run may rely on it (``AuditContext.fresh``)."""
-    config = json.dumps(site.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, default=str)
+    config (thresholds, hosts, columns; not what only paces the crawl, ``govaudit.config.shaping_config``).
+    Stored with a run audited in full without a check failing (``crawl_run.stats["audit_fingerprint"]``), so
+    that the next run may rely on it (``AuditContext.fresh``)."""
+    shaping = shaping_config(site.model_dump(mode="json"))
+    config = json.dumps(shaping, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha1(f"{_code_digest()}\0{config}".encode()).hexdigest()
 
 

@@ -34,7 +34,8 @@ page is stored with the time of its last real answer (``page.fetched_at``) and c
 
 A carried page's rows (the page, its links, its document) are what the last run stored, so when the
 site's configuration is the same as then (``crawl_run.site_config``: which hosts are the site's, which
-are service hosts) they are **copied** in the audit database (``crawler.writer.copy_carried``), not made
+are service hosts, its columns; a change of only what paces the crawl, ``govaudit.config.PACING_LIMITS``
+such as ``delay`` or ``revisit_days``, does not count) they are **copied** in the audit database (``crawler.writer.copy_carried``), not made
 again by the spider and the pipeline; only what the spider needs to go on (the links to follow, the
 attachments to fetch) is taken from the page's reading. A page with a year-less date (``6月25日``) that
 tonight reads as another day than then, or any page after the configuration changed, is made afresh
@@ -56,6 +57,7 @@ from sqlalchemy.orm import Session
 
 from crawler.dates import parse_date
 from crawler.reuse import ReadingStore
+from govaudit.config import shaping_config
 from govaudit.db import make_engine
 from govaudit.models import CrawlRun, FindingRecord, Listing, Page
 
@@ -120,7 +122,10 @@ class Revisits:
                 engine.dispose()
                 return None
             tonight = session.get(CrawlRun, run_id)
-            copies = tonight is not None and last.site_config is not None and last.site_config == tonight.site_config
+            # The same rows of the same answers: the same config but for its pacing (a slower delay, a
+            # longer turn) keeps the copies.
+            copies = tonight is not None and last.site_config is not None and \
+                shaping_config(last.site_config) == shaping_config(tonight.site_config)
             previous_as_of = last.as_of
             previous = dict.fromkeys(session.scalars(select(Page.url).where(
                 Page.crawl_run_id == previous_run, Page.status == 200, Page.error.is_(None),

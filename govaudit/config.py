@@ -88,6 +88,28 @@ class Limits(_Strict):
 Thresholds = dict[str, dict[str, Any]]
 
 
+# What paces a site's crawl (how fast, how patient, how often an unchanged page is asked again) and whether
+# findings are photographed, none of which shapes a stored row or a finding: a change of these alone keeps
+# an incremental crawl copying rows from the last run (crawler.revisit) and tonight's audit relying on the
+# last one (checks.base.audit_fingerprint). Not ``pages``, ``depth``, ``list_pages`` or ``query_variants``:
+# they decide which pages a run holds.
+PACING_LIMITS = frozenset({"concurrency", "delay", "timeout", "retry_after_max", "recheck_times", "recheck_delay",
+                           "revisit_days"})
+PACING_KEYS = frozenset({"screenshots"})
+
+
+def shaping_config(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A site's config as stored with a crawl run (``SiteConfig.model_dump(mode="json")``) without what only
+    paces its crawl (``PACING_LIMITS``, ``PACING_KEYS``): two runs whose shaping configs are equal make the
+    same rows of the same answers, and the same findings of the same rows."""
+    if stored is None:
+        return None
+    kept = {key: value for key, value in stored.items() if key not in PACING_KEYS}
+    if isinstance(kept.get("limits"), dict):
+        kept["limits"] = {key: value for key, value in kept["limits"].items() if key not in PACING_LIMITS}
+    return kept
+
+
 def _check_threshold_codes(value: Thresholds) -> Thresholds:
     for code in value:
         if not CHECK_CODE.match(code):

@@ -98,3 +98,30 @@ def test_host_allow_list_matches_port_only_when_given():
     assert host_allowed("http://127.0.0.1:9000/x", ["127.0.0.1:9000"])
     assert not host_allowed("http://127.0.0.1:9001/x", ["127.0.0.1:9000"])
     assert not host_allowed("http://evil.example/x", ["127.0.0.1"])
+
+
+def test_what_only_paces_a_crawl_does_not_change_the_config_that_shapes_its_rows_and_findings():
+    from checks.base import audit_fingerprint
+    from govaudit.config import shaping_config
+
+    def site(limits: str = "", more: str = ""):
+        return parse_config(f"""
+sites:
+  - id: county
+    name: 示范县人民政府
+    url: http://www.county.gov.cn/
+    limits: {{{limits}}}
+    {more}
+""").sites[0]
+
+    base = site()
+    paced = site("delay: 2, concurrency: 1, timeout: 60, revisit_days: 14, recheck_times: 0", "screenshots: false")
+    assert shaping_config(paced.model_dump(mode="json")) == shaping_config(base.model_dump(mode="json"))
+    assert audit_fingerprint(paced) == audit_fingerprint(base)
+    assert shaping_config(paced.model_dump(mode="json"))["limits"]["pages"] == 20000
+    # Which pages a run holds, which hosts are the site's, a check's threshold: all of them count.
+    for other in (site("pages: 500"), site("depth: 3"), site(more="service_hosts: [zwfw.county.gov.cn]"),
+                  site(more="thresholds: {SC01: {days: 10}}")):
+        assert shaping_config(other.model_dump(mode="json")) != shaping_config(base.model_dump(mode="json"))
+        assert audit_fingerprint(other) != audit_fingerprint(base)
+    assert shaping_config(None) is None

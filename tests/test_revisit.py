@@ -51,7 +51,8 @@ class Site:
         self.routes["/col/zcwj/"] = list_page("政策文件", self.entries)
 
 
-def config_for(tmp_path: Path, server: MockServer, days: int = DAYS, concurrency: int = 4) -> Path:
+def config_for(tmp_path: Path, server: MockServer, days: int = DAYS, concurrency: int = 4, delay: float = 0,
+               screenshots: bool = False, pages: int = 20000) -> Path:
     path = tmp_path / "sites.yml"
     path.write_text(textwrap.dedent(f"""\
         sites:
@@ -60,8 +61,9 @@ def config_for(tmp_path: Path, server: MockServer, days: int = DAYS, concurrency
             url: {server.url('/')}
             unit: 县政府办公室
             render: static
-            screenshots: false
-            limits: {{delay: 0, concurrency: {concurrency}, timeout: 5, recheck_delay: 0.2, revisit_days: {days}}}
+            screenshots: {str(screenshots).lower()}
+            limits: {{delay: {delay}, concurrency: {concurrency}, timeout: 5, recheck_delay: 0.2, revisit_days: {days},
+                      pages: {pages}}}
             columns:
               - {{name: 政策文件, url: "{server.url('/col/zcwj/')}", category: policy}}
         """), encoding="utf-8")
@@ -117,8 +119,8 @@ def link_set(tmp_path: Path, run_id: int) -> set[tuple[str, str, str]]:
 
 
 @pytest.mark.db  # the copy of carried rows is SQL of each database's own
-@pytest.mark.parametrize("config_changed", [False, True], ids=["rows-copied", "config-changed"])
-def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(tmp_path, config_changed):
+@pytest.mark.parametrize("change", [None, "pacing", "config"], ids=["rows-copied", "paced-otherwise", "config-changed"])
+def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(tmp_path, change):
     site = Site()
     with MockServer(site.routes) as server:
         u = server.url
@@ -126,8 +128,10 @@ def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(
         as_of = a_night([], [u(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")])
         first = night(tmp_path, config, as_of)
         hits = dict(server.hits)
-        if config_changed:  # the rows are made again from the pages' readings, not copied
-            config = config_for(tmp_path, server, concurrency=3)
+        if change == "pacing":  # only how the crawl is paced (and photographed): the rows are still copied
+            config = config_for(tmp_path, server, concurrency=3, delay=0.01, screenshots=True)
+        elif change == "config":  # the rows are made again from the pages' readings, not copied
+            config = config_for(tmp_path, server, pages=10000)
         second = night(tmp_path, config, as_of)
         asked = {path for path in server.hits if server.hits[path] > hits.get(path, 0)}
 
@@ -135,7 +139,7 @@ def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(
     # column, a page the home page links directly, and the page a finding names (no 索引号).
     assert asked == {"/robots.txt", "/", "/col/zcwj/", "/about.html", "/art/3.html"}
     assert second.stats["carried"] == 3
-    assert second.stats["copied"] == (0 if config_changed else 3)
+    assert second.stats["copied"] == (0 if change == "config" else 3)
     # Nothing went wrong on the way (closing a crawl that carried pages once raised, losing its resume state).
     assert not [line for log in (tmp_path / "logs").glob("*.log")
                 for line in log.read_text(encoding="utf-8").splitlines() if " ERROR: " in line]
