@@ -25,6 +25,7 @@ from scrapy.utils.project import get_project_settings
 from scrapy.utils.reactor import install_reactor
 from twisted.internet import task
 
+from crawler.gctune import tune_gc
 from crawler.spiders.portal import PortalSpider
 from govaudit import user_agent
 from govaudit.browser import chromium_path, launch_options
@@ -301,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.db:
         parser.error("--db or $GOVAUDIT_DB is required")
+    tune_gc()
     config = load_config(args.config)
     runs = {}
     for pair in args.run:

@@ -344,21 +344,22 @@ def resolve_link_status(session: Session, run_id: int) -> None:
     ten of an unchanged night's links are copied; updating them all was most of its settling)."""
     since = session.scalar(select(Page.copied_from).where(Page.crawl_run_id == run_id,
                                                            Page.copied_from.is_not(None)).limit(1))
+    # The links made tonight are those of the pages made tonight (a copied page's links are copied with it),
+    # found by the index of their pages, not by reading every link of the run.
+    made_tonight = select(Page.url).where(Page.crawl_run_id == run_id, Page.copied_from.is_(None))
     for model, kinds in ((Page, ("nav", "content")), (Probe, ("service", "external"))):
         target = select(model).where(model.crawl_run_id == run_id, model.url == Link.to_url)
+        outcome = {"status": target.with_only_columns(model.status).scalar_subquery(),
+                   "error": target.with_only_columns(model.error).scalar_subquery(),
+                   "final_url": target.with_only_columns(model.final_url).scalar_subquery()}
         where = [Link.crawl_run_id == run_id, Link.kind.in_(kinds)]
-        if since is not None:
-            unsettled = and_(Link.status.is_(None), Link.error.is_(None), Link.final_url.is_(None))
-            where.append(or_(unsettled, Link.to_url.in_(_changed_targets(model, run_id, since))))
-        session.execute(
-            update(Link)
-            .where(*where)
-            .values(
-                status=target.with_only_columns(model.status).scalar_subquery(),
-                error=target.with_only_columns(model.error).scalar_subquery(),
-                final_url=target.with_only_columns(model.final_url).scalar_subquery(),
-            )
-        )
+        if since is None:
+            session.execute(update(Link).where(*where).values(**outcome))
+            continue
+        # Two statements, each using one index of the link table (an OR of the two would read every link).
+        session.execute(update(Link).where(*where, Link.from_url.in_(made_tonight)).values(**outcome))
+        session.execute(update(Link).where(*where, Link.to_url.in_(_changed_targets(model, run_id, since)))
+                        .values(**outcome))
 
 
 def _changed_targets(model: type, run_id: int, since: int):

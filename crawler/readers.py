@@ -37,6 +37,7 @@ from lxml import etree
 
 from crawler.content import fast_html_parser, read_page
 from crawler.encoding import decode_body
+from crawler.gctune import tune_gc
 from crawler.listing import extract_links, parse_listing_page
 from crawler.messages import read_message
 from crawler.metadata import parse_metadata, text_lines
@@ -267,6 +268,7 @@ def release(reader_pool: ReaderPool | None) -> None:
 
 def serve(fd: int) -> None:
     """A reader process: read jobs until the crawler closes its end."""
+    tune_gc()
     sock = socket.socket(fileno=fd)
     incoming = sock.makefile("rb")
     outgoing = sock.makefile("wb")

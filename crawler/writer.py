@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, delete, insert, literal, null, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.gctune import tune_gc
 from govaudit.models import AnnualReport, Column, Document, Link, Listing, NewMediaAccount, Page, Probe
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ class WriterProcess:
 def serve(fd: int, run_id: int) -> None:
     from govaudit.db import make_engine
 
+    tune_gc()
     sock = socket.socket(fileno=fd)
     incoming = sock.makefile("rb")
     url = _receive(incoming)
