@@ -33,6 +33,15 @@ class PageItem:
 
 
 @dataclass
+class ItemBatch:
+    """What one callback of the spider made for the pipeline, in order (``PortalSpider.parse_page``): one
+    item through Scrapy's item machinery (its signals, its spider middlewares) instead of one a row kind,
+    about 2.5 a page, each of which cost about a tenth of a bare request's time."""
+
+    items: list[Any]
+
+
+@dataclass
 class CarriedItem:
     """Pages carried from the last run unchanged (crawler.revisit) whose rows are copied, in the audit
     database, from that run's: each page with its links and document, as ``(url, depth)``. ``links`` and

@@ -20,6 +20,7 @@ from crawler.items import (
     CarriedItem,
     ColumnItem,
     DocumentItem,
+    ItemBatch,
     LinksItem,
     ListingsItem,
     MessageItem,
@@ -139,6 +140,18 @@ class AuditDatabasePipeline:
         self.counts[model.__tablename__] = self.counts.get(model.__tablename__, 0) + 1
 
     def process_item(self, item: Any, spider=None) -> Any:
+        if isinstance(item, ItemBatch):
+            for each in item.items:
+                self._store(each)
+        else:
+            self._store(item)
+        if sum(len(rows) for rows in self.buffers.values()) + self.carried_rows >= FLUSH_ROWS or (
+            time.monotonic() - self.last_flush > FLUSH_SECONDS
+        ):
+            self.flush()
+        return item
+
+    def _store(self, item: Any) -> None:
         if isinstance(item, PageItem | ProbeItem | NewMediaAccountItem | AnnualReportItem):
             model, seen = {PageItem: (Page, self.page_urls), ProbeItem: (Probe, self.probe_urls),
                            NewMediaAccountItem: (NewMediaAccount, self.account_urls),
@@ -165,11 +178,6 @@ class AuditDatabasePipeline:
             self._add(Document, row_of(item))
         elif isinstance(item, CarriedItem):
             self._carry(item)
-        if sum(len(rows) for rows in self.buffers.values()) + self.carried_rows >= FLUSH_ROWS or (
-            time.monotonic() - self.last_flush > FLUSH_SECONDS
-        ):
-            self.flush()
-        return item
 
     def _carry(self, item: CarriedItem) -> None:
         """Pages carried from the last run: their rows are copied from it when the batch is written. A

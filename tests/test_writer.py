@@ -92,3 +92,79 @@ def test_a_writer_process_that_dies_leaves_the_rest_to_the_pipeline(audit_db, ca
     assert "the writer process ended" in caplog.text
     assert pipeline._process is None
     assert len(rows["pages"]) == len(rows["links"]) == len(rows["documents"]) == 800
+
+
+def _outputs_of_parse_page(made: list, fails: bool) -> tuple[list, BaseException | None]:
+    """What ``PortalSpider.parse_page`` hands to Scrapy when its page's handling makes ``made`` (requests
+    and items, in this order) and then, with ``fails``, raises."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    from crawler.spiders.portal import PortalSpider
+
+    async def handling(response):
+        for output in made:
+            yield output
+        if fails:
+            raise ValueError("the page's handling failed")
+
+    homes = []
+    spider = SimpleNamespace(_parse_page=handling, home="http://s.test/", _home_done=lambda: homes.append(1))
+    response = HtmlResponse("http://s.test/", body=b"<html></html>", request=Request("http://s.test/"))
+
+    async def collect():
+        outputs, error = [], None
+        try:
+            async for output in PortalSpider.parse_page(spider, response):
+                outputs.append(output)
+        except ValueError as exc:
+            error = exc
+        return outputs, error
+
+    outputs, error = asyncio.run(collect())
+    assert homes == [1]  # the home page's wait ends whatever happened
+    return outputs, error
+
+
+def test_a_callbacks_items_reach_the_pipeline_as_one_batch_and_its_requests_at_once():
+    from scrapy import Request
+
+    from crawler.items import ItemBatch
+
+    page, links, document = list(items(0, 1))
+    follow = Request("http://s.test/art/1.html")
+    outputs, error = _outputs_of_parse_page([page, follow, links, document], fails=False)
+    assert error is None
+    assert outputs == [follow, ItemBatch([page, links, document])]
+    # One item alone is handed as it is.
+    assert _outputs_of_parse_page([follow, page], fails=False) == ([follow, page], None)
+    # What was made before a failure is still stored, and the failure still reaches Scrapy (it is logged).
+    outputs, error = _outputs_of_parse_page([page, follow, links], fails=True)
+    assert outputs == [follow, ItemBatch([page, links])] and isinstance(error, ValueError)
+
+
+def test_the_pipeline_stores_a_batch_as_its_items_one_by_one(tmp_path):
+    from crawler.items import ItemBatch
+
+    audit_db = f"sqlite:///{tmp_path / 'audit.db'}"
+    factory = open_database(audit_db)
+    runs = []
+    for batched in (False, True):
+        with factory.begin() as session:
+            run_id = new_run(session, dt.date(2026, 6, 1)).id
+        pipeline = AuditDatabasePipeline(audit_db, run_id, writer_process=False)
+        pipeline.open_spider()
+        made = list(items(0, 30))
+        if batched:
+            for start in range(0, len(made), 3):
+                pipeline.process_item(ItemBatch(made[start:start + 3]))
+        else:
+            for item in made:
+                pipeline.process_item(item)
+        pipeline.close_spider()
+        runs.append(stored(factory, run_id))
+        assert pipeline.counts == {"page": 30, "link": 30, "document": 30}
+    assert runs[0] == runs[1] and len(runs[1]["pages"]) == 30

@@ -30,6 +30,7 @@ from crawler.items import (
     CarriedItem,
     ColumnItem,
     DocumentItem,
+    ItemBatch,
     LinkItem,
     LinksItem,
     ListingItem,
@@ -758,12 +759,24 @@ class PortalSpider(Spider):
         return "other", None
 
     async def parse_page(self, response: Response):
+        # The requests go on at once; the items wait for the end of the callback and go to the pipeline
+        # as one (ItemBatch), in the order they were made. Those made before a failure are still stored.
+        made: list[Any] = []
         try:
-            async for item in self._parse_page(response):
-                yield item
+            async for output in self._parse_page(response):
+                if isinstance(output, Request):
+                    yield output
+                else:
+                    made.append(output)
+        except Exception:
+            if made:
+                yield ItemBatch(made)
+            raise
         finally:
             if requested_url(response) == self.home:
                 self._home_done()
+        if made:
+            yield made[0] if len(made) == 1 else ItemBatch(made)
 
     async def _parse_page(self, response: Response):
         rendered = await self._rendered_html(response)
