@@ -19,7 +19,7 @@ from govaudit.models import CrawlRun, Document, FindingRecord, Page
 from tests.conftest import audit_db_url
 from tests.mockserver import MockServer
 from tests.test_lifecycle import list_page
-from tests.test_revisit import DAYS, Site, a_night, config_for, document, night
+from tests.test_revisit import DAYS, Site, a_night, config_for, document, night, no_turn_night
 
 pytestmark = pytest.mark.db  # the copy of carried rows is SQL of each database's own
 
@@ -49,7 +49,7 @@ def test_copied_rows_name_their_run_and_the_audit_finds_what_reading_everything_
     with MockServer(site.routes) as server:
         u = server.url
         config = config_for(tmp_path, server)
-        as_of = a_night([], [u(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")])
+        as_of = no_turn_night(server)
         first = night(tmp_path, config, as_of)
         second = night(tmp_path, config, as_of)
     assert first.stats["audit_fingerprint"] == second.stats["audit_fingerprint"]
@@ -78,7 +78,7 @@ def test_a_copied_page_is_read_again_unless_the_last_audit_holds_for_it(tmp_path
     with MockServer(site.routes) as server:
         u = server.url
         config = config_for(tmp_path, server)
-        as_of = a_night([], [u(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")])
+        as_of = no_turn_night(server)
         with monkeypatch.context() as night_one:
             if how == "a-check-failed":  # the first night's SC02 fails: its pages are not known to be clean
                 night_one.setattr(SC02, "run", lambda self, ctx: (_ for _ in ()).throw(RuntimeError("broken")))

@@ -87,6 +87,11 @@ def a_night(urls_due: list[str], urls_not_due: list[str], after: dt.date = dt.da
     raise AssertionError("no such night")  # with 30 turns and a handful of URLs, one comes soon
 
 
+def no_turn_night(server: MockServer) -> dt.date:
+    """A night on which none of the site's articles and attachments is on its turn."""
+    return a_night([], [server.url(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")])
+
+
 def server_with_turns(site: Site, due_paths: list[str], not_due_paths: list[str]) -> MockServer:
     """A mock server on a port where some night has exactly ``due_paths`` of these on their turn: a page's
     turn is a hash of its URL, port included, and on some ports two of them share every turn."""
@@ -125,7 +130,7 @@ def test_unchanged_articles_and_their_attachments_are_carried_without_a_request(
     with MockServer(site.routes) as server:
         u = server.url
         config = config_for(tmp_path, server)
-        as_of = a_night([], [u(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")])
+        as_of = no_turn_night(server)
         first = night(tmp_path, config, as_of)
         hits = dict(server.hits)
         if change == "pacing":  # only how the crawl is paced (and photographed): the rows are still copied
@@ -258,7 +263,7 @@ def test_a_page_that_failed_last_night_is_asked_for_again(tmp_path):
     with MockServer(site.routes) as server:
         u = server.url
         config = config_for(tmp_path, server)
-        as_of = a_night([], [u(p) for p in ("/art/1.html", "/art/2.html", "/art/3.html", "/files/a1.pdf")])
+        as_of = no_turn_night(server)
         night(tmp_path, config, as_of)
         site.routes["/art/2.html"] = document("关于做好防汛工作的通知", "11360700MB1234567R/2026-00002", "2026-06-09")
         night(tmp_path, config, as_of)  # /art/2.html answers 200 again: asked, not carried as the 404
