@@ -264,6 +264,11 @@ class DistributedPortalSpider(PortalSpider):
         super()._home_done()
         self.shared.server.set(self.shared.key("home_read"), "1")
 
+    def _home_read_elsewhere(self) -> bool:
+        # Claimed by another worker: its menu's columns must be registered before this worker follows
+        # the links of the configured columns' pages (a column met first as a plain page is fetched twice).
+        return True
+
     async def _await_home(self) -> None:
         deadline = time.monotonic() + self._home_wait_seconds()
         while time.monotonic() < deadline and not self._home_read.is_set():

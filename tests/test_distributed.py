@@ -212,6 +212,40 @@ def slow_site():
     site.close()
 
 
+def test_a_worker_waits_for_the_home_page_another_worker_reads(redis_prefix):
+    """The worker that did not get the home page asks for no column before the one that did has read it
+    (and registered the columns of its menu): else a menu column met first as a plain page, in a
+    configured column's navigation, would be fetched twice."""
+    import asyncio
+
+    from scrapy.utils.test import get_crawler
+
+    from crawler.distributed import DistributedPortalSpider
+    from govaudit.config import SiteConfig
+
+    site = SiteConfig(id="s", name="测试站", url="http://s.test/", unit="办公室",
+                      columns=[{"name": "通知公告", "url": "http://s.test/tzgg/", "category": "notice"}])
+
+    def worker(name: str) -> DistributedPortalSpider:
+        return DistributedPortalSpider.from_crawler(
+            get_crawler(DistributedPortalSpider), site=site, run_id=1, as_of=ANCHOR, redis_url=REDIS_SERVER,
+            namespace=f"{redis_prefix}:1:s", worker=name, idle_timeout=3)
+
+    async def scenario() -> None:
+        one, two = worker("one"), worker("two")
+        first = one.start()
+        assert (await anext(first)).url == "http://s.test/"
+        waiting = asyncio.ensure_future(anext(two.start()))
+        await asyncio.sleep(1.0)
+        assert not waiting.done()
+        one._home_done()  # worker one has read the home page
+        assert (await asyncio.wait_for(waiting, 3)).url == "http://s.test/tzgg/"
+        # Worker one asks for no column the other asked for.
+        assert [request.url async for request in first] == []
+
+    asyncio.run(scenario())
+
+
 def test_host_limit_holds_across_workers(slow_site, tmp_path, redis_prefix):
     """Two workers, each allowed 2 requests per host by Scrapy, together never send more than the site's 2."""
     config = slow_site.config(tmp_path / "sites.yml", concurrency=2, max_pages=100)

@@ -384,6 +384,7 @@ class PortalSpider(Spider):
         home = self._page_request(self.home, hops=0, priority=10, render=self.site.render == "js")
         if home is not None:
             yield home
+        if home is not None or self._home_read_elsewhere():
             # The home page first: the columns its menu names are known as columns before any other page
             # links them (else a column first fetched as a plain page is fetched again, and which one
             # comes first would depend on which answer arrives first).
@@ -395,6 +396,11 @@ class PortalSpider(Spider):
                 yield request
         for request in self._account_requests():
             yield request
+
+    def _home_read_elsewhere(self) -> bool:
+        """Whether the home page, not requested here, is read by another process of this crawl (whose
+        reading this one must wait for, as for its own)."""
+        return False
 
     def _home_wait_seconds(self) -> float:
         return max(30.0, 3.0 * self.site.limits.timeout)
