@@ -285,12 +285,16 @@ class AuditDatabasePipeline:
                          sum(len(r) for r in batch[0].values()), error)
 
     def close_spider(self, spider=None) -> None:
+        began = time.monotonic()
         self.flush()
         self._stop_writer()
+        self.closing_seconds = time.monotonic() - began
 
     def spider_closed(self, spider, reason: str) -> None:
+        began = time.monotonic()
         self._stop_writer()  # close_spider stopped it, unless it was not called
         self.flush()
+        written = time.monotonic()
         if self.shared is not None:
             for _ in range(30):  # updates waiting for another worker's rows
                 if not self.updates:
@@ -304,6 +308,8 @@ class AuditDatabasePipeline:
         with self.factory.begin() as session:
             settle_crawl_run(session, self.run_id, columns, spider.crawl_stats(), self.counts, reason,
                              resumed=bool(spider.resumed), messages=spider.message_items())
+        logger.info("run %s: closed: the last rows written in %.1f s, the run settled in %.1f s", self.run_id,
+                    getattr(self, "closing_seconds", 0.0) + written - began, time.monotonic() - written)
 
 
 def settle_crawl_run(session: Session, run_id: int, columns: list[ColumnItem], crawl_stats: dict[str, Any],
@@ -401,11 +407,20 @@ def settle_documents(session: Session, run_id: int) -> None:
         .group_by(Listing.url)
     )
     first = select(Listing.url, Listing.column_url).where(Listing.id.in_(first_ids)).subquery()
-    session.execute(update(Document).where(Document.crawl_run_id == run_id).values(column_url=None))
+    # Only the rows whose kind or column is not already the right one are written: on an incremental run
+    # nearly every page and document was copied with its kind and column of the last run (crawler.writer.
+    # copy_carried), and writing them all again was most of the time the run took to settle.
     session.execute(
         update(Document)
-        .where(Document.crawl_run_id == run_id, Document.url == first.c.url)
+        .where(Document.crawl_run_id == run_id, Document.url == first.c.url,
+               Document.column_url.is_distinct_from(first.c.column_url))
         .values(column_url=first.c.column_url)
+    )
+    session.execute(
+        update(Document)
+        .where(Document.crawl_run_id == run_id, Document.column_url.is_not(None),
+               Document.url.not_in(select(first.c.url)))
+        .values(column_url=None)
     )
     # A document copied from an earlier run (crawler.writer.copy_carried) that tonight is another column's
     # is not the row it was: it is audited as a fresh one (Document.copied_from).
@@ -429,11 +444,19 @@ def settle_documents(session: Session, run_id: int) -> None:
         .where(Page.crawl_run_id == run_id, Page.kind == "other", Page.url.in_(listed))
         .values(kind="document")
     )
+    # A page copied as the document it was, that no column lists tonight, is a plain page again.
+    session.execute(
+        update(Page)
+        .where(Page.crawl_run_id == run_id, Page.kind == "document", Page.url.not_in(listed))
+        .values(kind="other", column_url=None)
+    )
     doc_column = (
         select(Document.column_url)
         .where(Document.crawl_run_id == run_id, Document.url == Page.url)
         .scalar_subquery()
     )
     session.execute(
-        update(Page).where(Page.crawl_run_id == run_id, Page.kind == "document").values(column_url=doc_column)
+        update(Page)
+        .where(Page.crawl_run_id == run_id, Page.kind == "document", Page.column_url.is_distinct_from(doc_column))
+        .values(column_url=doc_column)
     )

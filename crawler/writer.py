@@ -23,7 +23,7 @@ import subprocess
 import sys
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, insert, literal, null, select, update
+from sqlalchemy import Integer, bindparam, delete, insert, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.gctune import tune_gc
@@ -42,20 +42,19 @@ COPY_CHUNK = 400  # URLs a copying statement names
 
 def copy_carried(session: Session, run_id: int, previous_run: int, pages: list[tuple[str, int]]) -> None:
     """The rows of pages carried unchanged from ``previous_run`` (crawler.revisit), copied into ``run_id``
-    by the database itself: each page (at tonight's depth, a plain page again until the run's documents
-    are settled), its links (with their targets' outcomes of then, settled after the crawl) and its
-    document (its column too). The page and the document name the run they were copied from
-    (``copied_from``)."""
+    by the database itself: each page (at tonight's depth; its kind and column as then, which settling the
+    run's documents corrects where tonight's lists say otherwise), its links (with their targets' outcomes
+    of then, settled after the crawl) and its document (its column too). The page and the document name
+    the run they were copied from (``copied_from``)."""
     by_depth: dict[int, list[str]] = {}
     for url, depth in pages:
         by_depth.setdefault(depth, []).append(url)
     urls = bindparam("urls", expanding=True)
-    kept = [c for c in Page.__table__.columns.keys()
-            if c not in ("id", "crawl_run_id", "depth", "kind", "column_url", "copied_from")]
+    kept = [c for c in Page.__table__.columns.keys() if c not in ("id", "crawl_run_id", "depth", "copied_from")]
     page_copy = insert(Page.__table__).from_select(
-        ["crawl_run_id", "depth", "kind", "column_url", "copied_from", *kept],
-        select(literal(run_id, Integer), bindparam("depth", type_=Integer), literal("other"), null(),
-               literal(previous_run, Integer), *(Page.__table__.c[c] for c in kept))
+        ["crawl_run_id", "depth", "copied_from", *kept],
+        select(literal(run_id, Integer), bindparam("depth", type_=Integer), literal(previous_run, Integer),
+               *(Page.__table__.c[c] for c in kept))
         .where(Page.crawl_run_id == previous_run, Page.url.in_(urls)))
     # With last night's outcomes of their targets: settled again after the crawl only where a target's
     # outcome changed (crawler.pipelines.resolve_link_status).
@@ -64,10 +63,10 @@ def copy_carried(session: Session, run_id: int, previous_run: int, pages: list[t
         ["crawl_run_id", *link_kept],
         select(literal(run_id, Integer), *(Link.__table__.c[c] for c in link_kept))
         .where(Link.crawl_run_id == previous_run, Link.from_url.in_(urls)).order_by(Link.id))
-    doc_kept = [c for c in Document.__table__.columns.keys() if c not in ("id", "crawl_run_id", "column_url", "copied_from")]
+    doc_kept = [c for c in Document.__table__.columns.keys() if c not in ("id", "crawl_run_id", "copied_from")]
     doc_copy = insert(Document.__table__).from_select(
-        ["crawl_run_id", "column_url", "copied_from", *doc_kept],
-        select(literal(run_id, Integer), null(), literal(previous_run, Integer), *(Document.__table__.c[c] for c in doc_kept))
+        ["crawl_run_id", "copied_from", *doc_kept],
+        select(literal(run_id, Integer), literal(previous_run, Integer), *(Document.__table__.c[c] for c in doc_kept))
         .where(Document.crawl_run_id == previous_run, Document.url.in_(urls)))
     for depth, group in by_depth.items():
         for start in range(0, len(group), COPY_CHUNK):

@@ -168,3 +168,43 @@ def test_the_pipeline_stores_a_batch_as_its_items_one_by_one(tmp_path):
         runs.append(stored(factory, run_id))
         assert pipeline.counts == {"page": 30, "link": 30, "document": 30}
     assert runs[0] == runs[1] and len(runs[1]["pages"]) == 30
+
+
+def test_copied_pages_keep_their_kind_and_column_until_tonights_lists_say_otherwise(audit_db):
+    """Carried pages are copied as the documents they were (``copy_carried``), and settling the run
+    (``settle_documents``) writes only what tonight's lists change: a page no column lists any more is a
+    plain page again, a document another column lists now is that column's (and audited afresh)."""
+    from crawler.pipelines import settle_documents
+    from crawler.writer import copy_carried
+    from govaudit.models import Column, Listing
+
+    stay, moved, dropped = (f"http://s.test/art/{name}.html" for name in ("stay", "moved", "dropped"))
+    x, y = "http://s.test/x/", "http://s.test/y/"
+    factory = open_database(audit_db)
+    with factory.begin() as session:
+        runs = [new_run(session, dt.date(2026, 6, day)).id for day in (1, 2)]
+        lists = {runs[0]: {stay: x, moved: x, dropped: x}, runs[1]: {stay: x, moved: y}}
+        for run in runs:
+            session.add_all([Column(crawl_run_id=run, name=url, url=url, category="notice") for url in (x, y)])
+            session.add_all([Listing(crawl_run_id=run, column_url=column, page_url=column, url=url)
+                             for url, column in lists[run].items()])
+        session.add_all([Page(crawl_run_id=runs[0], url=url, final_url=url, status=200, kind="other")
+                         for url in (stay, moved, dropped)])
+        session.add_all([Document(crawl_run_id=runs[0], url=url) for url in (stay, moved, dropped)])
+        session.flush()
+        settle_documents(session, runs[0])
+        copy_carried(session, runs[1], runs[0], [(stay, 2), (moved, 2), (dropped, 3)])
+        settle_documents(session, runs[1])
+
+    with factory() as session:
+        def rows(run: int) -> dict:
+            pages = {p.url: (p.kind, p.column_url, p.depth) for p in
+                     session.scalars(select(Page).where(Page.crawl_run_id == run))}
+            docs = {d.url: (d.column_url, d.copied_from) for d in
+                    session.scalars(select(Document).where(Document.crawl_run_id == run))}
+            return {url: (*pages[url], *docs[url]) for url in pages}
+
+        assert rows(runs[0]) == {stay: ("document", x, 0, x, None), moved: ("document", x, 0, x, None),
+                                 dropped: ("document", x, 0, x, None)}
+        assert rows(runs[1]) == {stay: ("document", x, 2, x, runs[0]), moved: ("document", y, 2, y, None),
+                                 dropped: ("other", None, 3, None, None)}
