@@ -34,7 +34,8 @@ def report_kind(title: str | None) -> str | None:
     and the year are govaudit.annual_report's."""
     from govaudit.annual_report import is_annual_report_title
 
-    if not title:
+    # Either kind says 报 (报告, 年报, 报表), which no other character folds to: most titles stop here.
+    if not title or "报" not in title:
         return None
     title = " ".join(title.split())
     if report_year(title) is None:

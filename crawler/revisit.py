@@ -5,7 +5,7 @@ and is not read again (``crawler.reuse``). But each request still costs a full t
 site's politeness delay, and a site's articles and attachments, nine in ten of its pages, hardly ever
 change once published. So what hangs below an unchanged entry of a column's list (the entry's page, and
 what that page links, when it is carried too) is **carried** from the last run, without a request, when all
-of these hold (``limits.revisit_days`` = N, 7 by default; 0 asks for every page every night):
+of these hold (``limits.revisit_days`` = N, 30 by default; 0 asks for every page every night):
 
 - the site's previous crawl run completed, and it stored the page as an answer 200 (an error is always
   asked again), as a plain page or a document, not the home page, a column or one of its list pages;

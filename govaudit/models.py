@@ -89,7 +89,7 @@ class Page(Base):
     """A fetched page (HTML or not), with its outcome."""
 
     __tablename__ = "page"
-    __table_args__ = (UniqueConstraint("crawl_run_id", "url"),)
+    __table_args__ = (UniqueConstraint("crawl_run_id", "url"), Index("ix_page_run_kind", "crawl_run_id", "kind"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     crawl_run_id: Mapped[int] = mapped_column(ForeignKey("crawl_run.id", ondelete="CASCADE"), index=True)
