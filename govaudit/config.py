@@ -80,7 +80,7 @@ class Limits(_Strict):
     retry_after_max: float = Field(60, ge=0, description="longest Retry-After honoured, in seconds")
     recheck_times: int = Field(1, ge=0, le=5, description="second looks at a timeout or 5xx after the crawl")
     recheck_delay: float = Field(30, ge=0, le=3600, description="seconds before that second look")
-    revisit_days: int = Field(30, ge=0, le=90, description="an unchanged article or attachment is asked "
+    revisit_days: int = Field(30, ge=0, le=30, description="an unchanged article or attachment is asked "
                               "for again at least every this many days (one night in N, by a hash of its "
                               "URL), else taken from the last run (crawler.revisit); 0: every page every run")
 
