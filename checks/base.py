@@ -144,11 +144,12 @@ class AuditContext:
     def iter_pages(self, *where) -> Iterator[Page]:
         return self.stream(Page, *where)
 
-    def iter_documents(self, *where) -> Iterator[Document]:
-        return self.stream(Document, *where)
+    def iter_documents(self, *where, columns: Sequence[str] | None = None) -> Iterator[Document]:
+        return self.stream(Document, *where, columns=columns)
 
-    def iter_listings(self, column: Column | None = None) -> Iterator[Listing]:
-        return self.stream(Listing, *([Listing.column_url == column.url] if column is not None else []))
+    def iter_listings(self, column: Column | None = None, columns: Sequence[str] | None = None) -> Iterator[Listing]:
+        return self.stream(Listing, *([Listing.column_url == column.url] if column is not None else []),
+                           columns=columns)
 
     def home_page(self) -> Page | None:
         """The page fetched for the configured home URL."""

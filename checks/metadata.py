@@ -303,10 +303,10 @@ class MD05(Check):
     def run(self, ctx: AuditContext) -> Iterator[Finding]:
         columns = _columns(ctx)
         listed: dict[str, set[dt.date]] = {}
-        for entry in ctx.iter_listings():
+        for entry in ctx.iter_listings(columns=("url", "date")):
             if entry.url and entry.date is not None:
                 listed.setdefault(entry.url, set()).add(entry.date)
-        for doc in ctx.iter_documents():
+        for doc in ctx.iter_documents(columns=("url", "column_url", "title", "written_date", "published_date")):
             where = _where(ctx, columns.get(doc.column_url or ""))
             written, published = doc.written_date, doc.published_date
             dates = {"written_date": _iso(written), "published_date": _iso(published)}

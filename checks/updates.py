@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from sqlalchemy import func, select
+
 from checks.base import AuditContext, Check, Finding
 from checks.common import fetched_ok, home_urls, outcome, same_url, url_key
-from govaudit.models import Column
+from govaudit.models import Column, Listing
 
 # Categories whose UP03 findings count together with UP02 towards the veto (CHECKS.md UP02).
 ESCALATING_CATEGORIES = ("notice", "policy")
@@ -68,7 +70,7 @@ class UP01(Check):
             return
         homes = {url_key(u) for u in home_urls(ctx)}
         own, others = [], []
-        for listing in ctx.iter_listings():
+        for listing in ctx.iter_listings(columns=("column_url", "date")):
             if listing.date is not None:
                 (own if url_key(listing.column_url) in homes else others).append(listing.date)
         basis = "home" if own else "columns"
@@ -105,11 +107,14 @@ class _Stale:
 def _stale_columns(ctx: AuditContext) -> list[_Stale]:
     """UP02 and UP03 candidates together: the veto escalation counts both checks' findings."""
     stale: list[_Stale] = []
+    # Each column's newest entry, in one grouped query (not every listing of the site as a row).
+    newest_of = dict(ctx.session.execute(
+        select(Listing.column_url, func.max(Listing.date))
+        .where(Listing.crawl_run_id == ctx.run.id, Listing.date.is_not(None)).group_by(Listing.column_url)).all())
     for column in ctx.columns():
         if column.entries <= 0 or column_unreachable(ctx, column):
             continue
-        dates = [entry.date for entry in ctx.listings(column) if entry.date is not None]
-        newest = max(dates) if dates else None
+        newest = newest_of.get(column.url)
         if column.category == "news":
             limit = ctx.threshold(UP02, "days", column)
             if newest is None or (ctx.as_of - newest).days > limit:
