@@ -87,6 +87,11 @@ class ReadingStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.today = today.isoformat()
         self.db = sqlite3.connect(path)
+        # A store of what can be read again from the pages themselves: a commit need not wait for the disk
+        # (WAL, synchronous=NORMAL: a crash of the process loses nothing committed; a power cut at most the
+        # last commits, whose pages are then read again).
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS reading (key TEXT PRIMARY KEY, data BLOB NOT NULL, "
                         "used TEXT NOT NULL)")
         # Each plain page's last answer 200 (crawler.revisit): when, and what it was apart from its body.
