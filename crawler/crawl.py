@@ -58,6 +58,9 @@ def cache_settings(cache_dir: Path) -> dict:
     return {
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.middlewares.SafeTargetMiddleware": 50,
+            # Scrapy's, fixed: every request waiting for a host's robots.txt is judged by it.
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.middlewares.RobotsTxtMiddleware": 100,
             "crawler.middlewares.RetryAfterMiddleware": 560,
             "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
             "crawler.middlewares.AuditHttpCacheMiddleware": 900,

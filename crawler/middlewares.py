@@ -8,9 +8,14 @@ import time
 
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 from govaudit.targets import refusal
 
@@ -66,6 +71,30 @@ class RetryAfterMiddleware:
         retry.meta["retry_after_times"] = tries + 1
         retry.meta["retry_after_waited"] = request.meta.get("retry_after_waited", 0.0) + wait
         return retry
+
+
+class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
+    """Scrapy's, with every request that waits for a host's robots.txt judged by it.
+
+    Scrapy 2.13 to 2.19 let every request that arrives while the host's robots.txt is on its way await the
+    same Deferred; Twisted's ``Deferred.asFuture`` leaves None as that Deferred's result, so the first one
+    got the rules and every other one got None, "no robots.txt", and was sent unchecked (a disallowed
+    page linked from another host's page, or handed to a second worker of a distributed crawl, before
+    that worker had read the host's robots.txt). Here each waiter gets a Deferred of its own, as Scrapy
+    did before 2.13."""
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if not isinstance(pending, Deferred):
+            return await super().robot_parser(request)  # known, or asked for here and now
+        mine: Deferred[RobotParser | None] = Deferred()
+
+        def relay(parser: RobotParser | None) -> RobotParser | None:
+            mine.callback(parser)
+            return parser  # for the next waiter
+
+        pending.addCallback(relay)
+        return await maybe_deferred_to_future(mine)
 
 
 class AuditCachePolicy(RFC2616Policy):

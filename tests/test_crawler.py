@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -120,6 +121,31 @@ def test_robots_txt_is_obeyed_by_default_and_can_be_switched_off(tmp_path):
         again.mkdir()
         crawl(again, tmp_path / "sites.yml")
         assert server.hits.get("/private/a.html") == 1
+
+
+def test_every_request_waiting_for_a_slow_robots_txt_is_judged_by_it(tmp_path):
+    """The home page links four pages of the site's second host, whose robots.txt takes a while: the
+    four requests all wait for it, and none of the disallowed ones is sent (Scrapy 2.19's own middleware
+    let every waiter but the first through unchecked)."""
+    def slow_robots(count: int) -> Reply:
+        time.sleep(0.8)
+        return Reply("User-agent: *\nDisallow: /private/\n", headers={"Content-Type": "text/plain"})
+
+    other_routes = {"/robots.txt": slow_robots, "/open.html": Reply(page("公开"))}
+    other_routes.update({f"/private/{n}.html": Reply(page("内部")) for n in range(3)})
+    with MockServer(other_routes) as other:
+        links = "".join(f'<a href="{other.url(f"/private/{n}.html")}">内部{n}</a>' for n in range(3))
+        home = page(links + f'<a href="{other.url("/open.html")}">公开</a>')
+        with MockServer({"/": Reply(home)}) as server:
+            config = edited(write_config(tmp_path, server), f"allowed_hosts: [{server.host}]",
+                            f"allowed_hosts: [{server.host}, {other.host}]")
+            (tmp_path / "sites.yml").write_text(config, encoding="utf-8")
+            result, factory = crawl(tmp_path, tmp_path / "sites.yml")
+    assert result.runs[0].status == "completed"
+    assert other.hits == {"/robots.txt": 1, "/open.html": 1}
+    assert {p.url for p in rows(factory, Page)} == {server.url("/"), other.url("/open.html")}
+    [run_row] = rows(factory, CrawlRun)
+    assert run_row.stats["robots_blocked"] == 3
 
 
 def test_retry_after_is_honoured_before_the_page_counts_as_failed(tmp_path):
