@@ -226,3 +226,8 @@ def is_broken(status: int | None, error: str | None) -> bool:
 def broken_link_sql():
     """``is_broken`` of a link's target as a SQL condition, so a check reads only the broken links."""
     return or_(and_(Link.error.is_not(None), Link.error != ""), Link.status >= 400)
+
+
+def broken_page_sql():
+    """``is_broken`` of a page (the outcome its links get) as a SQL condition."""
+    return or_(and_(Page.error.is_not(None), Page.error != ""), Page.status >= 400)

@@ -86,6 +86,14 @@ def _before(text: str, start: int, chars: int) -> str:
     return text[max(0, start - chars):start]
 
 
+# Every number judged below lies in a run of at least 11 digits, spaces and Xs (ending in a digit or X).
+# The runs are found first, once, by a pattern that starts with a digit (the regex engine skips to the next
+# digit in C); the three patterns, which start with a lookbehind and so were tried at every character of
+# every page, then look inside the runs only (a lookbehind sees the character before a run; ``endpos`` keeps
+# the one after it in view). SC01 over a 100,000-page run: 3.2 s before, most of it those three scans.
+_NUMBER_RUN = re.compile(r"\d[\d Xx]{9,}[\dXx]")
+
+
 def personal_numbers(text: str, as_of: dt.date, context: int = 40) -> list[PersonalNumber]:
     """The 居民身份证号, mobile numbers next to a person and bank card numbers in a page's text.
 
@@ -93,6 +101,14 @@ def personal_numbers(text: str, as_of: dt.date, context: int = 40) -> list[Perso
     ``context`` characters before it; a card number (Luhn-valid, 16–19 digits) when a bank label
     (卡号, 账号, 银行 …) does. Numbers labelled as 索引号, 信用代码, 订单, 编号, 文号 … are not personal.
     """
+    runs = [(run.start(), min(len(text), run.end() + 1)) for run in _NUMBER_RUN.finditer(text)]
+    if not runs:
+        return []
+
+    def within_runs(pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:  # pattern.finditer(text), the same
+        for start, end in runs:
+            yield from pattern.finditer(text, start, end)
+
     found: list[PersonalNumber] = []
     taken: list[tuple[int, int]] = []
 
@@ -100,18 +116,18 @@ def personal_numbers(text: str, as_of: dt.date, context: int = 40) -> list[Perso
         line = _before(text, start, 20).split("\n")[-1]
         return bool(_NOT_PERSONAL.search(line)) and "身份证" not in line and "证件" not in line
 
-    for match in _ID_NUMBER.finditer(text):
+    for match in within_runs(_ID_NUMBER):
         number = match[1].upper()
         if id_number_valid(number, as_of) and not labelled_otherwise(match.start()):
             found.append(PersonalNumber("id", number))
             taken.append(match.span())
-    for match in _MOBILE.finditer(text):
+    for match in within_runs(_MOBILE):
         if any(s <= match.start() < e for s, e in taken) or labelled_otherwise(match.start()):
             continue
         near = _before(text, match.start(), context)
         if any(label in near for label in _PERSON_LABELS) or _NAME.search(near):
             found.append(PersonalNumber("mobile", match[1]))
-    for match in _CARD.finditer(text):
+    for match in within_runs(_CARD):
         digits = match[1].replace(" ", "")
         if not 16 <= len(digits) <= 19 or any(s <= match.start() < e for s, e in taken):
             continue
@@ -218,6 +234,10 @@ SNIPPET_CHARS = 15
 def wording_errors(text: str, terms: dict[str, str]) -> list[tuple[str, str, int, str]]:
     """(wrong, right, count, snippet around the first one) for each configured error in the text;
     web addresses written in the text are left out."""
+    # Leaving the addresses out only takes matches away: a text holding none of the terms is done (the
+    # substitution cost SC02 most of its time, on every page).
+    if not any(wrong and wrong in text for wrong in terms):
+        return []
     text = _URL_IN_TEXT.sub(" ", text)
     found = []
     for wrong, right in terms.items():

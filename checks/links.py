@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, union
 
 from checks.base import STREAM_BATCH, AuditContext, Check, Finding, is_broken
 from checks.common import outcome
@@ -71,11 +71,11 @@ class LK01(Check):
         sources: dict[str, tuple[str, Any]] = {}  # page URL -> (label, column)
         run = ctx.run.id
         # Only the columns needed, a row at a time: a large site has 100,000 documents and pages.
-        docs = select(Document.url, Document.title, Document.column_url).where(Document.crawl_run_id == run)
+        policy = [url for url, column in columns.items() if column.category == "policy"]
+        docs = select(Document.url, Document.title, Document.column_url).where(
+            Document.crawl_run_id == run, Document.column_url.in_(policy))
         for url, title, column_url in ctx.session.execute(docs.order_by(Document.id)).yield_per(STREAM_BATCH):
-            column = columns.get(column_url or "")
-            if column is not None and column.category == "policy":
-                sources[url] = (f"政策文件《{title}》" if title else f"政策文件 {url}", column)
+            sources[url] = (f"政策文件《{title}》" if title else f"政策文件 {url}", columns[column_url])
         # Pages whose <title> says 解读, with their document's own title when there is one (<title> often
         # carries the site name).
         interpretations = (
@@ -88,14 +88,19 @@ class LK01(Check):
             if page_title and "解读" in page_title and url not in sources:
                 sources[url] = (f"解读《{doc_title or page_title}》", columns.get(column_url or ""))
         seen: set[tuple[str, str]] = set()
-        # Each service link with its target's probe, joined by the database (a query per link was most of
-        # this check's time at 100,000 pages).
+        # Each service link of those pages with its target's probe, joined by the database (a query per link
+        # was most of this check's time at 100,000 pages). The links are found by the index of links by page
+        # (every service link of the run read was 0.9 s of 1.4 at 100,000 pages).
+        from_sources = union(
+            select(Document.url).where(Document.crawl_run_id == run, Document.column_url.in_(policy)),
+            select(Page.url).where(Page.crawl_run_id == run, Page.title.contains("解读")),
+        )
         links = (
             select(Link.from_url, Link.to_url, Link.anchor, Link.status, Link.error, Link.final_url,
                    Probe.id.label("probe"), Probe.status.label("probe_status"), Probe.error.label("probe_error"),
                    Probe.final_url.label("probe_final_url"), Probe.title, Probe.text)
             .outerjoin(Probe, and_(Probe.crawl_run_id == run, Probe.url == Link.to_url))
-            .where(Link.crawl_run_id == run, Link.kind == "service")
+            .where(Link.crawl_run_id == run, Link.kind == "service", Link.from_url.in_(from_sources))
             .order_by(Link.id)
         )
         for link in ctx.session.execute(links).yield_per(STREAM_BATCH):

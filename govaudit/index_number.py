@@ -8,6 +8,7 @@ check character, which is verified here.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -57,6 +58,15 @@ def org_code_check_char(body: str) -> str | None:
 
 def unit_code_problems(code: str) -> list[str]:
     """Why an 18- or 9-character unit code is not a valid 统一社会信用代码 / 组织机构代码."""
+    return list(_unit_code_problems(code))
+
+
+@functools.lru_cache(maxsize=4096)  # a site's documents carry a few dozen unit codes, each thousands of times
+def _unit_code_problems(code: str) -> tuple[str, ...]:
+    return tuple(_judge_unit_code(code))
+
+
+def _judge_unit_code(code: str) -> list[str]:
     if len(code) == 18:
         if any(c not in USCC_ALPHABET for c in code):
             bad = "".join(sorted({c for c in code if c not in USCC_ALPHABET}))
@@ -85,7 +95,11 @@ def parse_index_number(text: str | None) -> IndexNumber | None:
     """
     if not text:
         return None
-    match = _INDEX_NUMBER.match(normalise_index_number(text))
+    return _parse_normal(normalise_index_number(text))
+
+
+def _parse_normal(normal: str) -> IndexNumber | None:
+    match = _INDEX_NUMBER.match(normal)
     if match is None:
         return None
     return IndexNumber(match["unit"], int(match["year"]), match["serial"])
@@ -93,12 +107,19 @@ def parse_index_number(text: str | None) -> IndexNumber | None:
 
 def validate_index_number(text: str | None) -> list[str]:
     """What is wrong with an index number, in Chinese; an empty list when it is valid."""
-    if not text or not normalise_index_number(text):
-        return ["索引号为空"]
-    parsed = parse_index_number(text)
+    return inspect_index_number(text)[2]
+
+
+def inspect_index_number(text: str | None) -> tuple[str, IndexNumber | None, list[str]]:
+    """An index number folded (``normalise_index_number``), parsed (``parse_index_number``) and judged
+    (``validate_index_number``), folded once."""
+    normal = normalise_index_number(text) if text else ""
+    if not normal:
+        return normal, None, ["索引号为空"]
+    parsed = _parse_normal(normal)
     if parsed is None:
-        return [f"索引号“{text.strip()}”不符合“机构代码/年份-流水号”格式"]
+        return normal, None, [f"索引号“{(text or '').strip()}”不符合“机构代码/年份-流水号”格式"]
     problems = unit_code_problems(parsed.unit_code)
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         problems.append(f"索引号年份 {parsed.year} 不合理")
-    return problems
+    return normal, parsed, problems

@@ -157,6 +157,15 @@ def build_run(session: Session, case: dict[str, Any]) -> tuple[CrawlRun, SiteCon
                 status=_pick(link, "status", 200), error=link.get("error"),
                 final_url=_url(link.get("final_url")), hidden=link.get("hidden"),
             ))
+    # A site link's outcome is its target page's (crawler.pipelines.resolve_link_status): a target with an
+    # outcome has its page row, as the crawler leaves it (unless the case gives that page itself).
+    pages_at = {row.url for row in rows if isinstance(row, Page)}
+    for row in [row for row in rows if isinstance(row, Link)]:
+        if row.kind in ("nav", "content") and (row.status is not None or row.error is not None) \
+                and row.to_url not in pages_at:
+            pages_at.add(row.to_url)
+            rows.append(Page(url=row.to_url, kind="other", status=row.status, error=row.error,
+                             final_url=row.final_url))
     for r in case.get("annual_reports", []):
         rows.append(_annual_report(r))
     for earlier in case.get("earlier_runs", []):
