@@ -41,7 +41,7 @@ class SqliteCacheStorage:
         self.expiration_secs: int = settings.getint("HTTPCACHE_EXPIRATION_SECS")
         self.db: sqlite3.Connection | None = None  # read here; written by the writer thread's own connection
         self.keys: set[str] = set()
-        self._rows: queue.Queue[tuple[str, float, bytes, str, bytes, bool] | None] = queue.Queue()
+        self._rows: queue.SimpleQueue[tuple[str, float, bytes, str, bytes, bool] | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
 
     def open_spider(self, spider: Spider) -> None:

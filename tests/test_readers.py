@@ -147,3 +147,35 @@ def test_reader_processes_end_with_the_crawl():
                   before=lambda pool: processes.extend(reader.process for reader in pool.readers))
     assert len(processes) == 2 and pool.readers == []
     assert all(process.poll() is not None for process in processes)
+
+
+def test_the_readings_store_finds_what_it_was_just_given_and_keeps_it(tmp_path):
+    """Readings and answers are written by the store's own thread: one handed over a moment ago is found
+    at once (from memory until committed), every one is in the file after ``close``, and readings no
+    crawl used for KEEP_DAYS days are dropped then."""
+    from crawler.reuse import COMMIT_EVERY, KEEP_DAYS, PageReading, ReadingStore
+
+    path = tmp_path / "readings.sqlite"
+    store = ReadingStore(path, ANCHOR)
+    n = COMMIT_EVERY * 2 + 7  # some committed, some on their way
+    for i in range(n):
+        store.put(store.key(f"http://s.test/{i}.html", "h"), PageReading("utf-8", "header", f"第{i}页"))
+        store.put_answer(f"http://s.test/{i}.html", {"sha1": "h", "size": i})
+        # found at once, whether the writer has got to it or not
+        assert store.get(store.key(f"http://s.test/{i}.html", "h")).title == f"第{i}页"
+        assert store.answer(f"http://s.test/{i}.html")[1] == {"sha1": "h", "size": i}
+    store.put(store.key("http://s.test/0.html", "h"), PageReading("utf-8", "header", "改过"))  # replaced
+    assert store.get(store.key("http://s.test/0.html", "h")).title == "改过"
+    assert store.get(store.key("http://s.test/none.html", "h")) is None and store.answer("http://s.test/none") is None
+    store.close()
+
+    later = ReadingStore(path, ANCHOR + dt.timedelta(days=KEEP_DAYS - 1))
+    assert later.get(later.key("http://s.test/0.html", "h")).title == "改过"
+    assert later.answer(f"http://s.test/{n - 1}.html")[1]["size"] == n - 1
+    later.close()  # it used page 0's reading: that one is kept a month from then
+    last = ReadingStore(path, ANCHOR + dt.timedelta(days=KEEP_DAYS + 1))
+    last.close()
+    kept = ReadingStore(path, ANCHOR + dt.timedelta(days=KEEP_DAYS + 1))
+    assert kept.get(kept.key("http://s.test/0.html", "h")).title == "改过"
+    assert kept.get(kept.key("http://s.test/1.html", "h")) is None  # unused for longer than KEEP_DAYS
+    kept.close()
