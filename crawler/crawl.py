@@ -203,7 +203,7 @@ def crawl(config: Config, db_url: str, runs: dict[str, int], as_of: dt.date, pro
     base = get_project_settings()
     # Crawlers built here (one per site, with its own settings) expect the reactor in place.
     install_reactor(base["TWISTED_REACTOR"], base["ASYNCIO_EVENT_LOOP"])
-    process = CrawlerProcess(base, install_root_handler=True)
+    process = CrawlerProcess(base)  # its root log handler: LOG_INSTALL_ROOT_HANDLER, True by default
     mask_credentials_in_logs()
     # Scrapy filters by its handler's level: each item's DEBUG "Scraped from" record was built and then
     # dropped (26,000 records on an unchanged 10k-page night). Its loggers get the level the log is kept at.

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import pickle
-import queue
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +24,6 @@ from crawler.listing import FoundLink
 from crawler.messages import MessageFields
 from crawler.metadata import DocumentMeta
 
-logger = logging.getLogger(__name__)
 KEEP_DAYS = 30  # a reading no crawl has used for this long is dropped
 COMMIT_EVERY = 200
 
@@ -87,19 +83,10 @@ class Carry(NamedTuple):
 
 
 class ReadingStore:
-    """The readings and last answers of a site's pages, one SQLite file.
-
-    Read by the crawl's thread, written by a thread of its own on its own connection (SQLite lets go of the
-    interpreter while it writes: the crawl goes on meanwhile; the writes were about 4 % of the crawl's
-    thread at 100,000 pages). What is handed to the writer and not yet committed is read from memory
-    (``_unwritten``), so a reading or an answer kept a moment ago is found as if it were in the file.
-    """
-
     def __init__(self, path: Path, today: dt.date):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
         self.today = today.isoformat()
-        self.db = sqlite3.connect(path)  # read here; written by the writer thread's own connection
+        self.db = sqlite3.connect(path)
         # A store of what can be read again from the pages themselves: a commit need not wait for the disk
         # (WAL, synchronous=NORMAL: a crash of the process loses nothing committed; a power cut at most the
         # last commits, whose pages are then read again).
@@ -110,30 +97,20 @@ class ReadingStore:
         # Each plain page's last answer 200 (crawler.revisit): when, and what it was apart from its body.
         self.db.execute("CREATE TABLE IF NOT EXISTS answer (url TEXT PRIMARY KEY, time REAL NOT NULL, "
                         "data BLOB NOT NULL)")
-        self.db.commit()
+        self.pending = 0
         self.hits = 0
         self.used: list[str] = []
-        # ("reading", key, data) | ("answer", url, (time, data)) | ("used", keys) | ("close", cutoffs) | None
-        self._ops: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._unwritten: dict[tuple[str, str], Any] = {}  # ("reading", key) / ("answer", url) -> what is on its way
-        self._writer = threading.Thread(target=self._write, name="readings-writer", daemon=True)
-        self._writer.start()
 
     @staticmethod
     def key(url: str, body_hash: str) -> str:
         return f"{READER_VERSION}\x1f{url}\x1f{body_hash}"
 
     def get(self, key: str) -> PageReading | None:
-        with self._lock:
-            data = self._unwritten.get(("reading", key))
-        if data is None:
-            row = self.db.execute("SELECT data FROM reading WHERE key = ?", (key,)).fetchone()
-            if row is None:
-                return None
-            data = row[0]
+        row = self.db.execute("SELECT data FROM reading WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
         try:
-            reading = pickle.loads(data)  # noqa: S301 - our own file, written by put()
+            reading = pickle.loads(row[0])  # noqa: S301 - our own file, written by put()
         except Exception:  # noqa: BLE001 - a damaged entry is read afresh, not trusted
             return None
         self.used.append(key)  # marked used in one batch (an UPDATE a page cost a tenth of a carried page)
@@ -145,82 +122,42 @@ class ReadingStore:
     def put(self, key: str, reading: PageReading, pickled: bytes | None = None) -> None:
         """Keep ``reading`` (``pickled``: its pickle made already, by a reader process)."""
         data = pickled if pickled is not None else pickle.dumps(reading, protocol=pickle.HIGHEST_PROTOCOL)
-        self._hand_over("reading", key, data)
+        self.db.execute("INSERT OR REPLACE INTO reading (key, data, used) VALUES (?, ?, ?)", (key, data, self.today))
+        self._written()
 
     def put_answer(self, url: str, answer: dict[str, Any]) -> None:
         """``url`` was answered 200 (or 304) just now: ``answer`` holds its final URL, headers, body hash and
         size, and whether it is HTML."""
-        self._hand_over("answer", url, (time.time(), pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)))
-
-    def _hand_over(self, kind: str, key: str, value: Any) -> None:
-        with self._lock:
-            self._unwritten[(kind, key)] = value
-        self._ops.put((kind, key, value))
+        self.db.execute("INSERT OR REPLACE INTO answer (url, time, data) VALUES (?, ?, ?)",
+                        (url, time.time(), pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)))
+        self._written()
 
     def answer(self, url: str) -> tuple[float, dict[str, Any]] | None:
         """When ``url`` was last answered, and what ``put_answer`` kept of it."""
-        with self._lock:
-            row = self._unwritten.get(("answer", url))
+        row = self.db.execute("SELECT time, data FROM answer WHERE url = ?", (url,)).fetchone()
         if row is None:
-            row = self.db.execute("SELECT time, data FROM answer WHERE url = ?", (url,)).fetchone()
-            if row is None:
-                return None
+            return None
         try:
             return row[0], pickle.loads(row[1])  # noqa: S301 - our own file, written by put_answer()
         except Exception:  # noqa: BLE001 - a damaged entry: the page is asked for
             return None
 
     def _mark_used(self) -> None:
-        if self.used:
-            self._ops.put(("used", self.used))
+        self.db.executemany("UPDATE reading SET used = ? WHERE key = ?", [(self.today, key) for key in self.used])
         self.used = []
+        self._written()
 
-    def _write(self) -> None:
-        """The writer thread: the operations handed over, in order, committed every ``COMMIT_EVERY``."""
-        db = sqlite3.connect(self.path)
-        db.execute("PRAGMA synchronous=NORMAL")
-        done: list[tuple[tuple[str, str], Any]] = []  # written, not yet committed
-        failed = False
-        while (op := self._ops.get()) is not None:
-            try:
-                if op[0] == "reading":
-                    db.execute("INSERT OR REPLACE INTO reading (key, data, used) VALUES (?, ?, ?)",
-                               (op[1], op[2], self.today))
-                elif op[0] == "answer":
-                    db.execute("INSERT OR REPLACE INTO answer (url, time, data) VALUES (?, ?, ?)",
-                               (op[1], *op[2]))
-                elif op[0] == "used":
-                    db.executemany("UPDATE reading SET used = ? WHERE key = ?", [(self.today, key) for key in op[1]])
-                elif op[0] == "close":  # readings unused for KEEP_DAYS days (pages gone or changed)
-                    db.execute("DELETE FROM reading WHERE used < ?", (op[1],))
-                    db.execute("DELETE FROM answer WHERE time < ?", (op[2],))
-            except sqlite3.Error as exc:  # a full disk: those pages are read again next time
-                if not failed:
-                    logger.warning("%s: the readings store could not keep a reading: %s", self.path, exc)
-                failed = True
-            if op[0] in ("reading", "answer"):
-                done.append(((op[0], op[1]), op[2]))
-            if len(done) >= COMMIT_EVERY or op[0] == "close":
-                self._commit(db, done)
-                done = []
-        self._commit(db, done)
-        db.close()
-
-    def _commit(self, db: sqlite3.Connection, done: list[tuple[tuple[str, str], Any]]) -> None:
-        try:
-            db.commit()
-        except sqlite3.Error as exc:
-            logger.warning("%s: the readings store could not commit: %s", self.path, exc)
-        with self._lock:  # committed: read from the file from now on, unless handed over again meanwhile
-            for key, value in done:
-                if self._unwritten.get(key) is value:
-                    del self._unwritten[key]
+    def _written(self) -> None:
+        self.pending += 1
+        if self.pending >= COMMIT_EVERY:
+            self.db.commit()
+            self.pending = 0
 
     def close(self) -> None:
-        """Write what is on its way, and drop readings unused for KEEP_DAYS days (pages gone or changed)."""
+        """Commit, and drop readings unused for KEEP_DAYS days (pages gone or changed)."""
         self._mark_used()
         cutoff = (dt.date.fromisoformat(self.today) - dt.timedelta(days=KEEP_DAYS)).isoformat()
-        self._ops.put(("close", cutoff, time.time() - KEEP_DAYS * 86400))
-        self._ops.put(None)
-        self._writer.join()
+        self.db.execute("DELETE FROM reading WHERE used < ?", (cutoff,))
+        self.db.execute("DELETE FROM answer WHERE time < ?", (time.time() - KEEP_DAYS * 86400,))
+        self.db.commit()
         self.db.close()

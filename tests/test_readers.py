@@ -150,9 +150,8 @@ def test_reader_processes_end_with_the_crawl():
 
 
 def test_the_readings_store_finds_what_it_was_just_given_and_keeps_it(tmp_path):
-    """Readings and answers are written by the store's own thread: one handed over a moment ago is found
-    at once (from memory until committed), every one is in the file after ``close``, and readings no
-    crawl used for KEEP_DAYS days are dropped then."""
+    """A reading or an answer kept a moment ago is found at once (committed or not), every one is in the
+    file after ``close``, and readings no crawl used for KEEP_DAYS days are dropped then."""
     from crawler.reuse import COMMIT_EVERY, KEEP_DAYS, PageReading, ReadingStore
 
     path = tmp_path / "readings.sqlite"
@@ -161,7 +160,7 @@ def test_the_readings_store_finds_what_it_was_just_given_and_keeps_it(tmp_path):
     for i in range(n):
         store.put(store.key(f"http://s.test/{i}.html", "h"), PageReading("utf-8", "header", f"第{i}页"))
         store.put_answer(f"http://s.test/{i}.html", {"sha1": "h", "size": i})
-        # found at once, whether the writer has got to it or not
+        # found at once, committed or not
         assert store.get(store.key(f"http://s.test/{i}.html", "h")).title == f"第{i}页"
         assert store.answer(f"http://s.test/{i}.html")[1] == {"sha1": "h", "size": i}
     store.put(store.key("http://s.test/0.html", "h"), PageReading("utf-8", "header", "改过"))  # replaced
